@@ -1,0 +1,31 @@
+"""qa: ask questions of your own documents and get answers with quoted, checkable sources."""
+
+from qa.api import QA
+from qa.errors import (
+    BackendError,
+    ConfigError,
+    EmbedderMismatchError,
+    IngestError,
+    NotFoundError,
+    QAError,
+    StoreError,
+)
+from qa.records import Chunk, DocInfo, Document, Hit, IngestReport
+from qa.settings import Settings
+
+__all__ = [
+    "QA",
+    "BackendError",
+    "Chunk",
+    "ConfigError",
+    "DocInfo",
+    "Document",
+    "EmbedderMismatchError",
+    "Hit",
+    "IngestError",
+    "IngestReport",
+    "NotFoundError",
+    "QAError",
+    "Settings",
+    "StoreError",
+]

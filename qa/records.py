@@ -1,0 +1,138 @@
+"""Typed records passed between modules. Third-party shapes never leave their adapters."""
+
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """A file's text as the loader read it.
+
+    `page_starts` holds the character offset where each page begins (PDF only; page n
+    starts at `page_starts[n - 1]`), empty for formats without pages.
+    """
+
+    path: str
+    kind: str
+    text: str
+    page_starts: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A span `text == document.text[start:end]` of one document."""
+
+    chunk_id: str
+    doc_id: str
+    source: str
+    index: int
+    start: int
+    end: int
+    text: str
+    page: int | None = None
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A retrieved chunk with its fused score and the rank each retriever gave it."""
+
+    chunk_id: str
+    doc_id: str
+    source: str
+    start: int
+    end: int
+    text: str
+    score: float
+    page: int | None = None
+    dense_rank: int | None = None
+    lexical_rank: int | None = None
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "chunk_id": self.chunk_id,
+            "doc_id": self.doc_id,
+            "source": self.source,
+            "start": self.start,
+            "end": self.end,
+            "page": self.page,
+            "score": self.score,
+            "dense_rank": self.dense_rank,
+            "lexical_rank": self.lexical_rank,
+            "text": self.text,
+        }
+
+
+@dataclass(frozen=True)
+class Document:
+    """A whole document as stored: `text` is what every offset points into."""
+
+    doc_id: str
+    source: str
+    text: str
+    chunks: int
+    page_starts: tuple[int, ...] = ()
+
+    def page_at(self, offset: int) -> int | None:
+        """The 1-based page holding character `offset`, or None for documents without pages."""
+        if not self.page_starts:
+            return None
+        return max(1, bisect.bisect_right(self.page_starts, offset))
+
+
+@dataclass(frozen=True)
+class DocInfo:
+    """One line of the document listing (no text)."""
+
+    doc_id: str
+    source: str
+    path: str
+    chunks: int
+    chars: int
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "doc_id": self.doc_id,
+            "source": self.source,
+            "path": self.path,
+            "chunks": self.chunks,
+            "chars": self.chars,
+        }
+
+
+@dataclass
+class IngestReport:
+    """What one ingest run did, per outcome, as sources."""
+
+    added: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    chunks_added: int = 0
+    chunks_removed: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+    def summary(self) -> str:
+        return (
+            f"{len(self.added)} added, {len(self.unchanged)} unchanged, {len(self.updated)} updated, "
+            f"{len(self.removed)} removed, {len(self.failed)} failed, {len(self.skipped)} skipped; "
+            f"{self.chunks_added} chunks added, {self.chunks_removed} chunks removed"
+        )
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "added": self.added,
+            "unchanged": self.unchanged,
+            "updated": self.updated,
+            "removed": self.removed,
+            "failed": [{"source": s, "reason": r} for s, r in self.failed],
+            "skipped": [{"source": s, "reason": r} for s, r in self.skipped],
+            "chunks_added": self.chunks_added,
+            "chunks_removed": self.chunks_removed,
+        }

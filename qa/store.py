@@ -1,0 +1,226 @@
+"""The vector store: chunks, their vectors and everything needed to rebuild each document, in Chroma.
+
+Chroma holds all state (local `PersistentClient` or a server through `HttpClient`); a document's text is
+rebuilt from its chunks, which tile it: each chunk records the whitespace (`gap`) that follows it, and
+the first one the whitespace (`lead`) before it.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
+
+import numpy as np
+
+from qa.errors import EmbedderMismatchError, NotFoundError, StoreError
+from qa.records import Chunk, DocInfo, Document
+
+if TYPE_CHECKING:
+    from chromadb.api import ClientAPI
+    from chromadb.api.models.Collection import Collection
+
+Metadata = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class StoredChunk:
+    """A chunk as the store returns it, with the per-version facts of its document."""
+
+    chunk: Chunk
+    path: str
+    version: str
+    doc_chunks: int
+    doc_chars: int
+    gap: str
+    lead: str
+    page_starts: tuple[int, ...]
+
+
+class ChunkStore(Protocol):
+    """What ingestion and retrieval need from a vector store."""
+
+    def add(self, chunks: Sequence[StoredChunk], vectors: np.ndarray) -> None: ...
+    def delete(self, chunk_ids: Sequence[str]) -> None: ...
+    def chunk_ids(self, doc_id: str) -> set[str]: ...
+    def query(self, vector: np.ndarray, k: int) -> list[tuple[str, float]]: ...
+    def get(self, chunk_ids: Sequence[str]) -> list[Chunk]: ...
+    def documents(self) -> list[DocInfo]: ...
+    def document(self, doc_id: str) -> Document: ...
+    def all_texts(self) -> Iterator[tuple[str, str]]: ...
+    def revision(self) -> str: ...
+    def touch(self) -> None: ...
+
+
+def _metadata(item: StoredChunk) -> Metadata:
+    chunk = item.chunk
+    meta: Metadata = {
+        "doc_id": chunk.doc_id,
+        "source": chunk.source,
+        "path": item.path,
+        "index": chunk.index,
+        "start": chunk.start,
+        "end": chunk.end,
+        "version": item.version,
+        "doc_chunks": item.doc_chunks,
+        "doc_chars": item.doc_chars,
+        "gap": item.gap,
+    }
+    if item.lead:
+        meta["lead"] = item.lead
+    if chunk.page is not None:
+        meta["page"] = chunk.page
+    if item.page_starts:
+        meta["page_starts"] = json.dumps(item.page_starts)
+    return meta
+
+
+def _chunk(chunk_id: str, text: str, meta: Metadata) -> Chunk:
+    page = meta.get("page")
+    return Chunk(
+        chunk_id=chunk_id,
+        doc_id=str(meta["doc_id"]),
+        source=str(meta["source"]),
+        index=int(meta["index"]),
+        start=int(meta["start"]),
+        end=int(meta["end"]),
+        text=text,
+        page=int(page) if page is not None else None,
+    )
+
+
+def _rebuild(rows: list[tuple[str, Metadata]]) -> tuple[str, tuple[int, ...]]:
+    """A document's text (and page starts) from its chunks: each adds what the one before did not cover."""
+    rows.sort(key=lambda row: int(row[1]["index"]))
+    parts = [str(rows[0][1].get("lead", ""))]
+    cursor = int(rows[0][1]["start"])
+    page_starts: set[int] = set()
+    for text, meta in rows:
+        gap = str(meta["gap"])
+        parts += [text[max(0, cursor - int(meta["start"])) :], gap]
+        cursor = int(meta["end"]) + len(gap)
+        page_starts.update(json.loads(meta.get("page_starts", "[]")))
+    return "".join(parts), tuple(sorted(page_starts))
+
+
+class ChromaStore:
+    """A `ChunkStore` over one Chroma collection; the collection records which embedder filled it."""
+
+    def __init__(self, client: ClientAPI, name: str, embedder: str) -> None:
+        self._client = client
+        self._embedder = embedder
+        try:
+            self._collection: Collection = client.get_or_create_collection(
+                name,
+                embedding_function=None,
+                configuration={"hnsw": {"space": "cosine"}},
+                metadata={"qa:embedder": embedder, "qa:revision": uuid.uuid4().hex},
+            )
+        except Exception as exc:  # chromadb raises bare ValueError/HTTP errors; say what to do
+            raise StoreError(f"cannot open the Chroma collection {name!r}: {exc}") from exc
+        built_with = (self._collection.metadata or {}).get("qa:embedder")
+        if built_with != embedder:
+            if self._collection.count():
+                raise EmbedderMismatchError(
+                    f"the index {name!r} was built with the embedder {built_with!r}, not {embedder!r}: "
+                    f"its vectors mean nothing to {embedder!r}. Use the same embedder (QA_EMBEDDER), "
+                    "another collection (QA_COLLECTION) or another home (QA_HOME)."
+                )
+            self.touch()
+
+    def add(self, chunks: Sequence[StoredChunk], vectors: np.ndarray) -> None:
+        limit = self._client.get_max_batch_size()
+        for first in range(0, len(chunks), limit):
+            batch = chunks[first : first + limit]
+            self._collection.upsert(
+                ids=[item.chunk.chunk_id for item in batch],
+                embeddings=vectors[first : first + limit],
+                documents=[item.chunk.text for item in batch],
+                metadatas=[_metadata(item) for item in batch],
+            )
+
+    def delete(self, chunk_ids: Sequence[str]) -> None:
+        limit = self._client.get_max_batch_size()
+        for first in range(0, len(chunk_ids), limit):
+            self._collection.delete(ids=list(chunk_ids[first : first + limit]))
+
+    def chunk_ids(self, doc_id: str) -> set[str]:
+        return set(self._collection.get(where={"doc_id": doc_id}, include=[])["ids"])
+
+    def query(self, vector: np.ndarray, k: int) -> list[tuple[str, float]]:
+        count = self._collection.count()
+        if not count:
+            return []
+        result = self._collection.query(
+            query_embeddings=[vector], n_results=min(k, count), include=["distances"]
+        )
+        distances = (result["distances"] or [[]])[0]
+        return [(cid, 1.0 - float(d)) for cid, d in zip(result["ids"][0], distances, strict=True)]
+
+    def get(self, chunk_ids: Sequence[str]) -> list[Chunk]:
+        result = self._collection.get(ids=list(chunk_ids), include=["documents", "metadatas"])
+        found = {
+            cid: _chunk(cid, text, dict(meta))
+            for cid, text, meta in zip(
+                result["ids"], result["documents"] or [], result["metadatas"] or [], strict=True
+            )
+        }
+        return [found[cid] for cid in chunk_ids if cid in found]
+
+    def _metadatas(self, where: dict[str, Any] | None = None) -> Iterator[tuple[str, str | None, Metadata]]:
+        include: Any = ["metadatas", "documents"] if where else ["metadatas"]
+        page = 5000
+        for offset in range(0, self._collection.count() + 1, page):
+            result = self._collection.get(where=where, include=include, limit=page, offset=offset)
+            texts: list[str | None] = list(result["documents"] or [None] * len(result["ids"]))
+            for cid, text, meta in zip(result["ids"], texts, result["metadatas"] or [], strict=True):
+                yield cid, text, dict(meta)
+            if len(result["ids"]) < page:
+                return
+
+    def documents(self) -> list[DocInfo]:
+        versions: dict[tuple[str, str], list[Metadata]] = {}
+        for _, _, meta in self._metadatas():
+            versions.setdefault((str(meta["doc_id"]), str(meta["version"])), []).append(meta)
+        docs: dict[str, DocInfo] = {}
+        for (doc_id, _), metas in versions.items():
+            if len(metas) == int(metas[0]["doc_chunks"]) or doc_id not in docs:
+                first = metas[0]
+                docs[doc_id] = DocInfo(
+                    doc_id, str(first["source"]), str(first["path"]), len(metas), int(first["doc_chars"])
+                )
+        return sorted(docs.values(), key=lambda info: info.source)
+
+    def document(self, doc_id: str) -> Document:
+        versions: dict[str, list[tuple[str, Metadata]]] = {}
+        for _, text, meta in self._metadatas(where={"doc_id": doc_id}):
+            versions.setdefault(str(meta["version"]), []).append((text or "", meta))
+        complete = [rows for rows in versions.values() if len(rows) == int(rows[0][1]["doc_chunks"])]
+        if not complete:
+            if versions:
+                raise StoreError(f"document {doc_id} is only partly stored; run `qa ingest` on it again")
+            raise NotFoundError(f"no document {doc_id!r} in the index; `qa docs` lists them")
+        rows = complete[-1]
+        text, page_starts = _rebuild(rows)
+        meta = rows[0][1]
+        if len(text) != int(meta["doc_chars"]):
+            raise StoreError(f"document {doc_id} could not be rebuilt from its chunks; run `qa ingest` again")
+        return Document(doc_id, str(meta["source"]), text, len(rows), page_starts)
+
+    def all_texts(self) -> Iterator[tuple[str, str]]:
+        page = 5000
+        for offset in range(0, self._collection.count() + 1, page):
+            result = self._collection.get(include=["documents"], limit=page, offset=offset)
+            yield from zip(result["ids"], result["documents"] or [], strict=True)
+            if len(result["ids"]) < page:
+                return
+
+    def revision(self) -> str:
+        fresh = self._client.get_collection(self._collection.name, embedding_function=None)
+        return str((fresh.metadata or {}).get("qa:revision", ""))
+
+    def touch(self) -> None:
+        """Record that the contents changed, so caches derived from them (BM25) know to rebuild."""
+        self._collection.modify(metadata={"qa:embedder": self._embedder, "qa:revision": uuid.uuid4().hex})
