@@ -26,13 +26,19 @@ _KINDS = dict(zip(_ORDER, ("html", "html", "markdown", "markdown", "pdf", "text"
 _MB = 1024 * 1024
 _EMPTY = "empty file, nothing to index"
 
+
+def _tags(names: str) -> frozenset[str]:
+    return frozenset(names.split())
+
+
 # HTML: dropped subtrees, elements that end a line, elements that end a paragraph, table cells.
-_DROP = frozenset(["script", "style", "noscript", "template", "svg", "title", "meta", "link", "base", "iframe"])
-_LINE = frozenset(["div", "li", "tr", "dt", "dd", "caption", "figcaption", "summary", "legend", "option", "html", "body"])
-_PARA = frozenset(
-    ["p", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "pre", "table", "ul", "ol", "dl", "menu", "section", "article", "header", "footer", "main", "nav", "aside", "figure", "form", "fieldset", "address", "details", "hr"]
+_DROP = _tags("script style noscript template svg title meta link base iframe")
+_LINE = _tags("div li tr dt dd caption figcaption summary legend option html body")
+_PARA = _tags(
+    "p h1 h2 h3 h4 h5 h6 blockquote pre table ul ol dl menu section article header footer main nav aside"
+    " figure form fieldset address details hr"
 )
-_CELL = frozenset(("td", "th"))
+_CELL = _tags("td th")
 _HTML_SPACE = re.compile(r"[ \t\n\r\f]+")
 
 

@@ -174,7 +174,8 @@ class ChromaStore:
         page = 5000
         for offset in range(0, self._collection.count() + 1, page):
             result = self._collection.get(where=where, include=include, limit=page, offset=offset)
-            texts: list[str | None] = list(result["documents"] or [None] * len(result["ids"]))
+            texts: list[str | None] = [None] * len(result["ids"])
+            texts = list(result["documents"] or texts)
             for cid, text, meta in zip(result["ids"], texts, result["metadatas"] or [], strict=True):
                 yield cid, text, dict(meta)
             if len(result["ids"]) < page:
