@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from qa.answering import Answerer, Options, Turn
 from qa.embedders import Embedder
-from qa.errors import NotFoundError
-from qa.factory import make_embedder, make_store
+from qa.errors import ConfigError, NotFoundError
+from qa.factory import make_embedder, make_generator, make_store
+from qa.generators import Generator
 from qa.ingest import Ingestor, Progress, doc_id_for
-from qa.records import DocInfo, Document, Hit, IngestReport
+from qa.records import Answer, DocInfo, Document, Hit, IngestReport
 from qa.retrieval import Retriever
 from qa.settings import Settings
 from qa.store import ChunkStore
@@ -22,7 +25,7 @@ class QA:
 
     Settings come from keyword arguments, then `QA_*` environment variables, then defaults
     (see `Settings`). Pass `settings=` to skip the environment entirely; `embedder=`/`store=` to supply
-    your own backends.
+    your own backends (`generator=` an LLM for the configured backend).
     """
 
     def __init__(
@@ -31,6 +34,7 @@ class QA:
         *,
         embedder: Embedder | None = None,
         store: ChunkStore | None = None,
+        generator: Generator | None = None,
         **overrides: Any,
     ) -> None:
         self.settings = settings or Settings.from_env(os.environ, **overrides)
@@ -39,6 +43,9 @@ class QA:
         cache = self.settings.home / "bm25" / self.settings.collection
         self._retriever = Retriever(self.store, self.embedder, cache)
         self._ingestor = Ingestor(self.store, self.embedder, self.settings)
+        self._generators: dict[str, Generator | None] = {}
+        if generator is not None:
+            self._generators[self.settings.resolved_backend()] = generator
 
     def ingest(
         self, paths: Sequence[str | Path], *, prune: bool = False, progress: Progress | None = None
@@ -73,6 +80,49 @@ class QA:
         self._ingestor.remove(self.find(id_or_path), report)
         self.store.touch()
         return report
+
+    def ask(
+        self,
+        question: str,
+        history: Sequence[Turn | dict[str, str]] = (),
+        *,
+        backend: str | None = None,
+        k: int | None = None,
+        strict: bool | None = None,
+    ) -> Answer:
+        """A short answer whose every citation quotes its source verbatim, or a refusal."""
+        for event in self.ask_stream(question, history, backend=backend, k=k, strict=strict):
+            if isinstance(event, Answer):
+                return event
+        raise AssertionError("the answer stream ended without an Answer")  # pragma: no cover
+
+    def ask_stream(
+        self,
+        question: str,
+        history: Sequence[Turn | dict[str, str]] = (),
+        *,
+        backend: str | None = None,
+        k: int | None = None,
+        strict: bool | None = None,
+    ) -> Iterator[str | Answer]:
+        """Text deltas as the backend produces them, then the final `Answer`."""
+        if not question.strip():
+            raise ConfigError("the question is empty")
+        answerer = self._answerer(backend or self.settings.backend, k, strict)
+        yield from answerer.stream(question.strip(), history)
+
+    def _answerer(self, backend: str, k: int | None, strict: bool | None) -> Answerer:
+        settings = replace(self.settings, backend=backend)
+        name = settings.resolved_backend()
+        if name not in self._generators:
+            self._generators[name] = make_generator(settings)
+        options = Options(
+            k=k or settings.k,
+            strict=settings.strict if strict is None else strict,
+            context_tokens=settings.context_tokens,
+            answer_tokens=settings.answer_tokens,
+        )
+        return Answerer(lambda q, n: self.search(q, k=n), self.embedder, self._generators[name], options)
 
     def warm(self) -> None:
         """Load the lexical index now rather than on the first search."""

@@ -23,18 +23,37 @@ class Span:
     tokens: int
 
 
-def _split_long(text: str, span: tuple[int, int], limit: int, count: Counter) -> list[Span]:
-    """Cut one over-long sentence into pieces of at most `limit` tokens, between words."""
+def _cut_word(text: str, start: int, end: int, limit: int, count: Counter) -> list[Span]:
+    """Cut one over-long "word" (a URL, base64 data) into character runs of at most `limit` tokens."""
     pieces: list[Span] = []
-    piece_start, piece_end, used = span[0], span[0], 0
+    while start < end:
+        low, high = start + 1, end  # the longest prefix that fits, by bisection
+        while low < high:
+            middle = (low + high + 1) // 2
+            low, high = (middle, high) if count(text[start:middle]) <= limit else (low, middle - 1)
+        pieces.append(Span(start, low, count(text[start:low])))
+        start = low
+    return pieces
+
+
+def _split_long(text: str, span: tuple[int, int], limit: int, count: Counter) -> list[Span]:
+    """Cut one over-long sentence into pieces of at most `limit` tokens, between words where possible."""
+    pieces: list[Span] = []
+    piece_start = piece_end = -1
     for word in re.finditer(r"\S+", text[span[0] : span[1]]):
         w_start, w_end = span[0] + word.start(), span[0] + word.end()
-        cost = count(text[w_start:w_end]) + (1 if used else 0)
-        if used and used + cost > limit:
-            pieces.append(Span(piece_start, piece_end, used))
-            piece_start, used, cost = w_start, 0, cost - 1
-        piece_end, used = w_end, used + cost
-    pieces.append(Span(piece_start, piece_end, used))
+        if piece_start >= 0 and count(text[piece_start:w_end]) <= limit:
+            piece_end = w_end
+            continue
+        if piece_start >= 0:
+            pieces.append(Span(piece_start, piece_end, count(text[piece_start:piece_end])))
+        if count(text[w_start:w_end]) > limit:
+            pieces.extend(_cut_word(text, w_start, w_end, limit, count))
+            piece_start = -1
+        else:
+            piece_start, piece_end = w_start, w_end
+    if piece_start >= 0:
+        pieces.append(Span(piece_start, piece_end, count(text[piece_start:piece_end])))
     return pieces
 
 
@@ -43,36 +62,44 @@ def units(text: str, limit: int, count: Counter) -> list[Span]:
     out: list[Span] = []
     for start, end in sentence_spans(text):
         tokens = count(text[start:end])
-        out.extend(
-            _split_long(text, (start, end), limit, count) if tokens > limit else [Span(start, end, tokens)]
-        )
+        out.extend(_split_long(text, (start, end), limit, count) if tokens > limit else [Span(start, end, tokens)])
     return out
 
 
-def _pack_end(parts: list[Span], first: int, limit: int, paragraphs: frozenset[int], floor: int) -> int:
-    """Index one past the last unit of the chunk that starts at `first`; at least `floor + 1`."""
-    total, last = parts[first].tokens, first + 1
-    while last < len(parts) and total + parts[last].tokens + 1 <= limit:
-        total += parts[last].tokens + 1
-        last += 1
-    if last < len(parts):  # prefer to end where a paragraph ends, if that keeps the chunk 60% full
-        for cut in range(last - 1, max(first, floor), -1):
-            if parts[cut].start in paragraphs:
-                if sum(p.tokens for p in parts[first:cut]) >= 0.6 * limit:
-                    return cut
-                break
-    return last
+class _Packer:
+    """Greedy packing of units into chunks; sizes are always counted on the real text between units."""
 
+    def __init__(self, text: str, parts: list[Span], limit: int, overlap: int, count: Counter) -> None:
+        self.text, self.parts, self.limit, self.overlap, self.count = text, parts, limit, overlap, count
+        self.paragraphs = paragraph_starts(text)
 
-def _next_start(parts: list[Span], first: int, end: int, overlap: int, limit: int) -> int:
-    """Where the following chunk starts: back up whole units worth at most `overlap` tokens, leaving
-    room for at least one new unit."""
-    start, used = end, 0
-    room = limit - parts[end].tokens - 1
-    while start - 1 > first and used + parts[start - 1].tokens <= min(overlap, room):
-        start -= 1
-        used += parts[start].tokens
-    return start
+    def size(self, first: int, stop: int) -> int:
+        """Tokens of the text from unit `first` through unit `stop - 1`."""
+        return self.count(self.text[self.parts[first].start : self.parts[stop - 1].end])
+
+    def end(self, first: int, floor: int) -> int:
+        """One past the last unit of the chunk starting at `first`; more than `floor`. Prefers to stop
+        where a paragraph ends if that keeps the chunk 60% full."""
+        last = first + 1
+        while last < len(self.parts) and self.size(first, last + 1) <= self.limit:
+            last += 1
+        if last < len(self.parts):
+            for cut in range(last - 1, max(first, floor), -1):
+                if self.parts[cut].start in self.paragraphs:
+                    return cut if self.size(first, cut) >= 0.6 * self.limit else last
+        return last
+
+    def next_start(self, first: int, end: int) -> int:
+        """Where the following chunk starts: whole units before `end` worth at most `overlap` tokens, and
+        only if the unit at `end` still fits after them."""
+        start = end
+        while (
+            start - 1 > first
+            and self.size(start - 1, end) <= self.overlap
+            and self.size(start - 1, end + 1) <= self.limit
+        ):
+            start -= 1
+        return start
 
 
 def chunk_spans(text: str, max_tokens: int, overlap: int, count: Counter) -> list[tuple[int, int]]:
@@ -80,13 +107,13 @@ def chunk_spans(text: str, max_tokens: int, overlap: int, count: Counter) -> lis
     if max_tokens < 1 or not 0 <= overlap < max_tokens:
         raise ValueError("need max_tokens >= 1 and 0 <= overlap < max_tokens")
     parts = units(text, max_tokens, count)
-    paragraphs = paragraph_starts(text)
+    packer = _Packer(text, parts, max_tokens, overlap, count)
     spans: list[tuple[int, int]] = []
     first, end = 0, 0
     while first < len(parts):
-        end = _pack_end(parts, first, max_tokens, paragraphs, floor=end)
+        end = packer.end(first, floor=end)
         spans.append((parts[first].start, parts[end - 1].end))
-        first = end if end >= len(parts) else _next_start(parts, first, end, overlap, max_tokens)
+        first = end if end >= len(parts) else packer.next_start(first, end)
     return spans
 
 

@@ -17,23 +17,19 @@ EXIT_ERROR = 2  # nothing was done
 
 
 def _parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
+    # the shared options go before or after the command; SUPPRESS keeps the subcommand's copy from
+    # overwriting a value given before it
+    common = argparse.ArgumentParser(add_help=False, argument_default=argparse.SUPPRESS)
     common.add_argument("--home", help="index folder (QA_HOME; default ./.qa)")
     common.add_argument("--chroma-url", help="Chroma server URL (QA_CHROMA_URL); default: embedded store")
     common.add_argument("--collection", help="collection name (QA_COLLECTION; default documents)")
-    common.add_argument(
-        "--embedder", choices=["minilm", "openai"], help="embedder (QA_EMBEDDER; default minilm)"
-    )
-    parser = argparse.ArgumentParser(
-        prog="qa", description="Ask questions of your documents.", parents=[common]
-    )
+    common.add_argument("--embedder", choices=["minilm", "openai"], help="embedder (QA_EMBEDDER; default minilm)")
+    parser = argparse.ArgumentParser(prog="qa", description="Ask questions of your documents.", parents=[common])
     commands = parser.add_subparsers(dest="command", required=True)
 
     ingest = commands.add_parser("ingest", parents=[common], help="add or update files and folders")
     ingest.add_argument("paths", nargs="+", help="files or folders (.txt .md .html .pdf)")
-    ingest.add_argument(
-        "--prune", action="store_true", help="remove documents whose files left these folders"
-    )
+    ingest.add_argument("--prune", action="store_true", help="remove documents whose files left these folders")
     ingest.add_argument("--max-file-mb", type=float, help="skip larger files (QA_MAX_FILE_MB; default 50)")
     ingest.add_argument("--chunk-tokens", type=int, help="tokens per chunk (QA_CHUNK_TOKENS; default 200)")
     ingest.add_argument("--chunk-overlap", type=int, help="overlap in tokens (QA_CHUNK_OVERLAP; default 40)")
@@ -45,9 +41,7 @@ def _parser() -> argparse.ArgumentParser:
     search.add_argument("--mode", choices=["hybrid", "dense", "lexical"], default="hybrid")
     search.add_argument("--json", action="store_true", help="print the hits as JSON")
 
-    docs = commands.add_parser(
-        "docs", parents=[common], help="list documents; `qa docs rm ID|PATH` removes one"
-    )
+    docs = commands.add_parser("docs", parents=[common], help="list documents; `qa docs rm ID|PATH` removes one")
     docs.add_argument("action", nargs="?", choices=["list", "rm"], default="list")
     docs.add_argument("target", nargs="?", help="document id or path (for rm)")
     docs.add_argument("--json", action="store_true")
@@ -56,16 +50,10 @@ def _parser() -> argparse.ArgumentParser:
 
 def _open(args: argparse.Namespace) -> Any:
     from qa.api import QA
+    from qa.settings import Settings
 
-    return QA(
-        home=args.home,
-        chroma_url=args.chroma_url,
-        collection=args.collection,
-        embedder=args.embedder,
-        max_file_mb=getattr(args, "max_file_mb", None),
-        chunk_tokens=getattr(args, "chunk_tokens", None),
-        chunk_overlap=getattr(args, "chunk_overlap", None),
-    )
+    names = ("home", "chroma_url", "collection", "embedder", "max_file_mb", "chunk_tokens", "chunk_overlap")
+    return QA(Settings.from_env(os.environ, **{name: getattr(args, name, None) for name in names}))
 
 
 def _ingest(args: argparse.Namespace) -> int:
@@ -90,11 +78,7 @@ def _ingest(args: argparse.Namespace) -> int:
 def _search(args: argparse.Namespace) -> int:
     hits = _open(args).search(args.query, k=args.k, mode=args.mode)
     if args.json:
-        print(
-            json.dumps(
-                {"query": args.query, "hits": [h.to_dict() for h in hits]}, indent=2, ensure_ascii=False
-            )
-        )
+        print(json.dumps({"query": args.query, "hits": [h.to_dict() for h in hits]}, indent=2, ensure_ascii=False))
         return 0
     if not hits:
         print("no passages found; is anything ingested? (`qa docs`)")
@@ -137,6 +121,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except QAError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_ERROR
+    except BrokenPipeError:  # `qa docs | head`: the reader left; that is not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except KeyboardInterrupt:
         print("interrupted; run the same command again to finish (nothing is lost)", file=sys.stderr)
         return 130

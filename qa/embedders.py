@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import os
+import threading
 from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
@@ -66,31 +67,38 @@ class MiniLMEmbedder:
     dim = 384
 
     def __init__(self, batch_size: int = 16, threads: int | None = None) -> None:
-        import onnxruntime
-        import tokenizers
-
-        model = _checked(minilm_model_path(), MINILM_MODEL_SHA256, "the MiniLM model file")
-        with resources.as_file(resources.files("qa.data") / "all-MiniLM-L6-v2.tokenizer.json") as tok:
-            tokenizer = tokenizers.Tokenizer.from_file(
-                str(_checked(tok, MINILM_TOKENIZER_SHA256, "the tokenizer"))
-            )
-        tokenizer.no_padding()
-        tokenizer.no_truncation()
-        options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = threads or min(4, os.cpu_count() or 1)
-        options.log_severity_level = 3
-        self._tokenizer: tokenizers.Tokenizer = tokenizer
-        self._session: onnxruntime.InferenceSession = onnxruntime.InferenceSession(
-            str(model), options, providers=["CPUExecutionProvider"]
-        )
         self._batch_size = batch_size
+        self._threads = threads or min(4, os.cpu_count() or 1)
+        self._lock = threading.Lock()
+        self._loaded: tuple[tokenizers.Tokenizer, onnxruntime.InferenceSession] | None = None
+
+    def _load(self) -> tuple[tokenizers.Tokenizer, onnxruntime.InferenceSession]:
+        """The tokenizer and the ONNX session, checked and loaded on first use (listing documents needs
+        the embedder's name, not its weights)."""
+        with self._lock:
+            if self._loaded is None:
+                import onnxruntime
+                import tokenizers
+
+                model = _checked(minilm_model_path(), MINILM_MODEL_SHA256, "the MiniLM model file")
+                with resources.as_file(resources.files("qa.data") / "all-MiniLM-L6-v2.tokenizer.json") as tok:
+                    path = _checked(tok, MINILM_TOKENIZER_SHA256, "the tokenizer")
+                    tokenizer = tokenizers.Tokenizer.from_file(str(path))
+                tokenizer.no_padding()
+                tokenizer.no_truncation()
+                options = onnxruntime.SessionOptions()
+                options.intra_op_num_threads = self._threads
+                options.log_severity_level = 3
+                session = onnxruntime.InferenceSession(str(model), options, providers=["CPUExecutionProvider"])
+                self._loaded = (tokenizer, session)
+            return self._loaded
 
     def _windows(self, texts: Sequence[str]) -> tuple[list[list[int]], list[int]]:
         """Token id windows (each framed by [CLS]/[SEP]) and, per window, the text it belongs to."""
         windows: list[list[int]] = []
         owners: list[int] = []
         size = MINILM_MAX_TOKENS - 2
-        for owner, encoding in enumerate(self._tokenizer.encode_batch(list(texts))):
+        for owner, encoding in enumerate(self._load()[0].encode_batch(list(texts))):
             cls, body, sep = encoding.ids[0], encoding.ids[1:-1], encoding.ids[-1]
             for offset in range(0, max(len(body), 1), size):
                 windows.append([cls, *body[offset : offset + size], sep])
@@ -105,7 +113,7 @@ class MiniLMEmbedder:
             ids[row, : len(window)] = window
             mask[row, : len(window)] = 1
         inputs = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
-        hidden = self._session.run(["last_hidden_state"], inputs)[0]
+        hidden = self._load()[1].run(["last_hidden_state"], inputs)[0]
         summed = (hidden * mask[:, :, None]).sum(axis=1)
         return np.asarray(summed / mask.sum(axis=1, keepdims=True), dtype=np.float32)
 
@@ -145,9 +153,7 @@ class OpenAIEmbedder:
         self.name = f"openai:{model}"
         self._model = model
         self._url = base_url or "https://api.openai.com/v1"
-        self._client = openai.OpenAI(
-            base_url=base_url, api_key=api_key or "not-needed", timeout=timeout, max_retries=2
-        )
+        self._client = openai.OpenAI(base_url=base_url, api_key=api_key or "not-needed", timeout=timeout, max_retries=2)
         self._batch_size = batch_size
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:

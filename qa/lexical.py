@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import shutil
+import tempfile
+import uuid
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -47,9 +51,7 @@ class LexicalIndex:
             return []
         import bm25s
 
-        words = bm25s.tokenize(
-            [query], stopwords=_STOPWORDS, stemmer=self._stem, return_ids=False, show_progress=False
-        )
+        words = bm25s.tokenize([query], stopwords=_STOPWORDS, stemmer=self._stem, return_ids=False, show_progress=False)
         known = [w for w in words[0] if w in self._retriever.vocab_dict]
         if not known:
             return []
@@ -57,14 +59,20 @@ class LexicalIndex:
         return [(self.ids[int(i)], float(s)) for i, s in zip(found[0], scores[0], strict=True) if s > 0]
 
     def save(self, folder: Path) -> None:
-        staging = folder.with_name(folder.name + ".tmp")
-        shutil.rmtree(staging, ignore_errors=True)
-        staging.mkdir(parents=True)
+        """Write the cache, replacing any older one; safe when several processes save at once."""
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}-new-"))
         if self._retriever is not None:
             self._retriever.save(str(staging), show_progress=False)
         (staging / "qa.json").write_text(json.dumps({"revision": self.revision, "ids": self.ids}))
-        shutil.rmtree(folder, ignore_errors=True)
-        staging.rename(folder)
+        retired = folder.with_name(f".{folder.name}-old-{uuid.uuid4().hex}")
+        with contextlib.suppress(FileNotFoundError):
+            os.rename(folder, retired)
+        try:
+            os.rename(staging, folder)
+        except OSError:  # another process put its fresh cache in place first: keep that one
+            shutil.rmtree(staging, ignore_errors=True)
+        shutil.rmtree(retired, ignore_errors=True)
 
     @classmethod
     def load(cls, folder: Path, revision: str) -> LexicalIndex | None:
@@ -77,5 +85,8 @@ class LexicalIndex:
             return None
         import bm25s
 
-        retriever = bm25s.BM25.load(str(folder), show_progress=False) if meta["ids"] else None
+        try:
+            retriever = bm25s.BM25.load(str(folder), show_progress=False) if meta["ids"] else None
+        except (OSError, ValueError):  # replaced while being read: rebuild instead
+            return None
         return cls(retriever, list(meta["ids"]), revision)

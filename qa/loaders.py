@@ -42,6 +42,11 @@ _CELL = _tags("td th")
 _HTML_SPACE = re.compile(r"[ \t\n\r\f]+")
 
 
+def _mb(size: int) -> str:
+    """Megabytes with up to two decimals: "200", "1.02"."""
+    return f"{size / _MB:,.2f}".rstrip("0").rstrip(".")
+
+
 def _unsupported(suffix: str) -> str:
     return f"unsupported file type {suffix or '(no extension)'} (supported: {', '.join(_ORDER)})"
 
@@ -130,7 +135,7 @@ def _check_size(path: Path, size: int, max_bytes: int) -> None:
     if size > max_bytes:
         raise IngestError(
             str(path),
-            f"file is too large ({size / _MB:.1f} MB; the limit is {max_bytes / _MB:.1f} MB; "
+            f"file is too large ({_mb(size)} MB; the limit is {_mb(max_bytes)} MB; "
             "raise it with --max-file-mb / QA_MAX_FILE_MB)",
         )
     if size == 0:

@@ -136,3 +136,63 @@ class IngestReport:
             "chunks_added": self.chunks_added,
             "chunks_removed": self.chunks_removed,
         }
+
+
+@dataclass(frozen=True)
+class Citation:
+    """A quote that backs an answer: `quote == document(doc_id).text[start:end]`, always."""
+
+    n: int
+    doc_id: str
+    source: str
+    start: int
+    end: int
+    quote: str
+    page: int | None = None
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "n": self.n,
+            "doc_id": self.doc_id,
+            "source": self.source,
+            "start": self.start,
+            "end": self.end,
+            "page": self.page,
+            "quote": self.quote,
+        }
+
+
+@dataclass(frozen=True)
+class Answer:
+    """An answer with its citations, or a refusal (`refused`) saying the documents don't hold it."""
+
+    question: str
+    text: str
+    refused: bool
+    backend: str
+    model: str | None
+    citations: tuple[Citation, ...] = ()
+    unsupported: tuple[str, ...] = ()
+    dropped_citations: int = 0
+    passages_left_out: int = 0
+    standalone_question: str | None = None
+    latency_ms: float = 0.0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "question": self.question,
+            "answer": self.text,
+            "refused": self.refused,
+            "backend": self.backend,
+            "model": self.model,
+            "citations": [c.to_dict() for c in self.citations],
+            "unsupported": list(self.unsupported),
+            "dropped_citations": self.dropped_citations,
+            "passages_left_out": self.passages_left_out,
+            "standalone_question": self.standalone_question,
+            "latency_ms": round(self.latency_ms, 1),
+            "prompt_tokens": self.prompt_tokens,
+            "completion_tokens": self.completion_tokens,
+        }

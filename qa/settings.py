@@ -16,6 +16,7 @@ from typing import Any
 from qa.errors import ConfigError
 
 EMBEDDERS = ("minilm", "openai")
+BACKENDS = ("auto", "openai", "llama", "extractive")
 
 
 def _doc(text: str, env: str | None = None) -> dict[str, str]:
@@ -35,32 +36,28 @@ class Settings:
         default="text-embedding-3-small",
         metadata=_doc("model name for the openai embedder", "QA_EMBED_MODEL"),
     )
-    openai_base_url: str | None = field(
-        default=None, metadata=_doc("OpenAI-compatible endpoint", "OPENAI_BASE_URL")
-    )
+    openai_base_url: str | None = field(default=None, metadata=_doc("OpenAI-compatible endpoint", "OPENAI_BASE_URL"))
     openai_api_key: str | None = field(
         default=None, repr=False, metadata=_doc("API key for the endpoint", "OPENAI_API_KEY")
     )
-    chunk_tokens: int = field(
-        default=200, metadata=_doc("most tiktoken tokens in a chunk", "QA_CHUNK_TOKENS")
-    )
-    chunk_overlap: int = field(
-        default=40, metadata=_doc("tokens shared by neighbouring chunks", "QA_CHUNK_OVERLAP")
-    )
-    tokenizer: str = field(
-        default="o200k_base", metadata=_doc("tiktoken encoding for counting", "QA_TOKENIZER")
-    )
+    chunk_tokens: int = field(default=200, metadata=_doc("most tiktoken tokens in a chunk", "QA_CHUNK_TOKENS"))
+    chunk_overlap: int = field(default=40, metadata=_doc("tokens shared by neighbouring chunks", "QA_CHUNK_OVERLAP"))
+    tokenizer: str = field(default="o200k_base", metadata=_doc("tiktoken encoding for counting", "QA_TOKENIZER"))
     max_file_mb: float = field(default=50.0, metadata=_doc("larger files are skipped", "QA_MAX_FILE_MB"))
     k: int = field(default=5, metadata=_doc("passages returned by search", "QA_K"))
-    timeout: float = field(
-        default=30.0, metadata=_doc("seconds before a network call gives up", "QA_TIMEOUT")
+    timeout: float = field(default=30.0, metadata=_doc("seconds before a network call gives up", "QA_TIMEOUT"))
+    backend: str = field(default="auto", metadata=_doc("auto, openai, llama or extractive", "QA_BACKEND"))
+    llm_model: str = field(default="gpt-4o-mini", metadata=_doc("model name at the OpenAI endpoint", "QA_LLM_MODEL"))
+    llm_model_path: Path | None = field(
+        default=None, metadata=_doc("GGUF file for the llama backend (default: packaged SmolLM2)", "QA_LLM_MODEL_PATH")
     )
+    context_tokens: int = field(default=4096, metadata=_doc("the model's context window", "QA_CONTEXT_TOKENS"))
+    answer_tokens: int = field(default=256, metadata=_doc("most tokens an answer may take", "QA_ANSWER_TOKENS"))
+    strict: bool = field(default=False, metadata=_doc("refuse answers with unsupported sentences", "QA_STRICT"))
 
     def __post_init__(self) -> None:
         if self.embedder not in EMBEDDERS:
-            raise ConfigError(
-                f"unknown embedder {self.embedder!r}; set QA_EMBEDDER to one of {', '.join(EMBEDDERS)}"
-            )
+            raise ConfigError(f"unknown embedder {self.embedder!r}; set QA_EMBEDDER to one of {', '.join(EMBEDDERS)}")
         if not re.fullmatch(r"[a-zA-Z0-9][a-zA-Z0-9._-]{1,510}[a-zA-Z0-9]", self.collection):
             raise ConfigError(
                 f"invalid collection name {self.collection!r}: use 3-512 letters, digits, '.', '_' "
@@ -68,8 +65,18 @@ class Settings:
             )
         if self.chunk_tokens < 16 or not 0 <= self.chunk_overlap < self.chunk_tokens // 2:
             raise ConfigError("need QA_CHUNK_TOKENS >= 16 and 0 <= QA_CHUNK_OVERLAP < half of it")
+        if self.backend not in BACKENDS:
+            raise ConfigError(f"unknown backend {self.backend!r}; choose one of {', '.join(BACKENDS)} (QA_BACKEND)")
         if self.k < 1 or self.max_file_mb <= 0 or self.timeout <= 0:
             raise ConfigError("QA_K, QA_MAX_FILE_MB and QA_TIMEOUT must be positive")
+
+    def resolved_backend(self) -> str:
+        """The backend `auto` stands for: an endpoint if one is configured, else a local model, else none."""
+        if self.backend != "auto":
+            return self.backend
+        if self.openai_base_url or self.openai_api_key:
+            return "openai"
+        return "llama" if self.llm_model_path else "extractive"
 
     @property
     def max_file_bytes(self) -> int:
@@ -88,12 +95,17 @@ class Settings:
         unknown = set(overrides) - {spec.name for spec in dataclasses.fields(cls)}
         if unknown:
             raise ConfigError(f"unknown setting(s): {', '.join(sorted(unknown))}")
-        if "home" in values:
-            values["home"] = Path(values["home"]).expanduser()
+        for name in ("home", "llm_model_path"):
+            if values.get(name) is not None:
+                values[name] = Path(values[name]).expanduser()
         return cls(**values)
 
 
 def _parse(kind: Any, raw: str, variable: str) -> Any:
+    if kind in ("bool", bool):
+        if raw.lower() not in ("1", "true", "yes", "on", "0", "false", "no", "off"):
+            raise ConfigError(f"{variable}={raw!r} is not true or false")
+        return raw.lower() in ("1", "true", "yes", "on")
     try:
         if kind in ("int", int):
             return int(raw)

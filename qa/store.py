@@ -153,19 +153,17 @@ class ChromaStore:
         count = self._collection.count()
         if not count:
             return []
-        result = self._collection.query(
-            query_embeddings=[vector], n_results=min(k, count), include=["distances"]
-        )
+        result = self._collection.query(query_embeddings=[vector], n_results=min(k, count), include=["distances"])
         distances = (result["distances"] or [[]])[0]
         return [(cid, 1.0 - float(d)) for cid, d in zip(result["ids"][0], distances, strict=True)]
 
     def get(self, chunk_ids: Sequence[str]) -> list[Chunk]:
+        if not chunk_ids:
+            return []
         result = self._collection.get(ids=list(chunk_ids), include=["documents", "metadatas"])
         found = {
             cid: _chunk(cid, text, dict(meta))
-            for cid, text, meta in zip(
-                result["ids"], result["documents"] or [], result["metadatas"] or [], strict=True
-            )
+            for cid, text, meta in zip(result["ids"], result["documents"] or [], result["metadatas"] or [], strict=True)
         }
         return [found[cid] for cid in chunk_ids if cid in found]
 

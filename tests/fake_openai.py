@@ -68,10 +68,7 @@ def _handler(state: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
                     return
             if self.path.endswith("/embeddings"):
                 texts = body["input"] if isinstance(body["input"], list) else [body["input"]]
-                data = [
-                    {"object": "embedding", "index": i, "embedding": bag_of_words(t)}
-                    for i, t in enumerate(texts)
-                ]
+                data = [{"object": "embedding", "index": i, "embedding": bag_of_words(t)} for i, t in enumerate(texts)]
                 usage = {"prompt_tokens": 0, "total_tokens": 0}
                 self._send(200, {"object": "list", "data": data, "model": body.get("model"), "usage": usage})
                 return

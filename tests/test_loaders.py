@@ -41,9 +41,7 @@ def make_pdf(pages: list[str], user_password: str | None = None) -> bytes:
         if text:
             pdf.multi_cell(0, 10, text)
     if user_password is not None:
-        pdf.set_encryption(
-            owner_password="owner", user_password=user_password, encryption_method=EncryptionMethod.RC4
-        )
+        pdf.set_encryption(owner_password="owner", user_password=user_password, encryption_method=EncryptionMethod.RC4)
     return bytes(pdf.output())
 
 
@@ -281,7 +279,7 @@ def test_file_too_large_is_checked_before_reading(tmp_path: Path) -> None:
     with path.open("wb") as fh:  # sparse: big on stat, nothing to read
         fh.truncate(200 * MB)
     assert reason_of(path, max_bytes=50 * MB) == (
-        "file is too large (200.0 MB; the limit is 50.0 MB; raise it with --max-file-mb / QA_MAX_FILE_MB)"
+        "file is too large (200 MB; the limit is 50 MB; raise it with --max-file-mb / QA_MAX_FILE_MB)"
     )
 
 
