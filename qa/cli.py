@@ -41,6 +41,16 @@ def _parser() -> argparse.ArgumentParser:
     search.add_argument("--mode", choices=["hybrid", "dense", "lexical"], default="hybrid")
     search.add_argument("--json", action="store_true", help="print the hits as JSON")
 
+    for name, text in (("ask", "answer a question with quoted sources"), ("chat", "a conversation in the terminal")):
+        cmd = commands.add_parser(name, parents=[common], help=text)
+        if name == "ask":
+            cmd.add_argument("question")
+            cmd.add_argument("--json", action="store_true", help="print the answer as one JSON object")
+            cmd.add_argument("--stream", action="store_true", help="print the model's text as it comes first")
+        cmd.add_argument("--backend", choices=["auto", "openai", "llama", "extractive"], help="(QA_BACKEND)")
+        cmd.add_argument("-k", type=int, help="passages to answer from (QA_K; default 5)")
+        cmd.add_argument("--strict", action="store_true", default=None, help="refuse if any sentence is unsupported")
+
     docs = commands.add_parser("docs", parents=[common], help="list documents; `qa docs rm ID|PATH` removes one")
     docs.add_argument("action", nargs="?", choices=["list", "rm"], default="list")
     docs.add_argument("target", nargs="?", help="document id or path (for rm)")
@@ -52,7 +62,7 @@ def _open(args: argparse.Namespace) -> Any:
     from qa.api import QA
     from qa.settings import Settings
 
-    names = ("home", "chroma_url", "collection", "embedder", "max_file_mb", "chunk_tokens", "chunk_overlap")
+    names = ("home", "chroma_url", "collection", "embedder", "max_file_mb", "chunk_tokens", "chunk_overlap", "backend")
     return QA(Settings.from_env(os.environ, **{name: getattr(args, name, None) for name in names}))
 
 
@@ -110,7 +120,63 @@ def _docs(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"ingest": _ingest, "search": _search, "docs": _docs}
+def _show(answer: Any) -> str:
+    """An answer as a person reads it: the text, each quote with where it stands, and who answered."""
+    lines = [textwrap.fill(answer.text, width=100)]
+    for c in answer.citations:
+        page = f", page {c.page}" if c.page else ""
+        quote = " ".join(c.quote.split())
+        lines.append(
+            textwrap.fill(
+                f'[{c.n}] {c.source}{page}, chars {c.start}-{c.end}: "{quote}"', 100, subsequent_indent="    "
+            )
+        )
+    for sentence in answer.unsupported:
+        lines.append(f"(unsupported by the documents: {sentence})")
+    lines.append(f"(backend: {answer.backend} | model: {answer.model or '-'} | {answer.latency_ms:.0f} ms)")
+    return "\n".join(lines)
+
+
+def _ask(args: argparse.Namespace) -> int:
+    from qa.records import Answer
+
+    qa = _open(args)
+    answer = None
+    for event in qa.ask_stream(args.question, backend=args.backend, k=args.k, strict=args.strict):
+        if isinstance(event, Answer):
+            answer = event
+        elif args.stream and not args.json:
+            print(event, end="", flush=True, file=sys.stderr)
+    assert answer is not None
+    if args.stream and not args.json:
+        print(file=sys.stderr)
+    print(json.dumps(answer.to_dict(), indent=2, ensure_ascii=False) if args.json else _show(answer))
+    return 0
+
+
+def _chat(args: argparse.Namespace) -> int:
+    from qa.errors import QAError
+
+    qa = _open(args)
+    history: list[dict[str, str]] = []
+    print("Ask about your documents; an empty line or Ctrl-D ends the chat.")
+    while True:
+        try:
+            question = input("\nyou> ").strip()
+        except EOFError:
+            return 0
+        if not question or question in ("exit", "quit"):
+            return 0
+        try:
+            answer = qa.ask(question, history, backend=args.backend, k=args.k, strict=args.strict)
+        except QAError as exc:  # a dead endpoint ends one turn, not the conversation
+            print(f"error: {exc}")
+            continue
+        print(_show(answer))
+        history += [{"role": "user", "content": question}, {"role": "assistant", "content": answer.text}]
+
+
+COMMANDS = {"ingest": _ingest, "search": _search, "docs": _docs, "ask": _ask, "chat": _chat}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

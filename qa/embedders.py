@@ -89,6 +89,8 @@ class MiniLMEmbedder:
                 options = onnxruntime.SessionOptions()
                 options.intra_op_num_threads = self._threads
                 options.log_severity_level = 3
+                # no busy-waiting between ops: on a shared 2-core machine spinning threads slow everyone
+                options.add_session_config_entry("session.intra_op.allow_spinning", "0")
                 session = onnxruntime.InferenceSession(str(model), options, providers=["CPUExecutionProvider"])
                 self._loaded = (tokenizer, session)
             return self._loaded

@@ -78,7 +78,7 @@ def _backing(claim: str, passages: Sequence[Passage]) -> list[tuple[Passage, tup
     return sorted(found, key=lambda ps: -ps[1][2])
 
 
-def _marked(sentence: str, markers: str) -> str:
+def with_markers(sentence: str, markers: str) -> str:
     """The sentence with its citation markers before its closing punctuation: "It is so [1]." """
     body = sentence.rstrip()
     cut = len(body.rstrip(".!?…"))
@@ -100,5 +100,5 @@ def ground(answer: str, passages: Sequence[Passage]) -> Grounded:
             parts.append(claim.text)
             continue
         numbers = dict.fromkeys(numbering.number(p, span[0], span[1]) for p, span in backed)
-        parts.append(_marked(claim.text, "".join(f"[{n}]" for n in numbers)))
+        parts.append(with_markers(claim.text, "".join(f"[{n}]" for n in numbers)))
     return Grounded(" ".join(parts), tuple(numbering.citations), tuple(unsupported), dropped)
