@@ -189,4 +189,4 @@ def condense(generator: Generator, question: str, history: Sequence[Turn]) -> st
     ]
     text = "".join(generator.stream(messages, 64)).strip().splitlines()
     rewritten = text[0].strip().strip('"') if text else ""
-    return rewritten if 3 <= len(rewritten) <= 400 else None
+    return rewritten if 3 <= len(rewritten) <= 400 and not is_refusal(rewritten) else None

@@ -13,6 +13,7 @@ from typing import Any
 from qa.sentences import sentence_spans
 
 _CITE = re.compile(r"\[(\d+(?:\s*[,;]\s*\d+)*)\]")
+_LEADING_CITES = re.compile(r"(?:\[\d+(?:\s*[,;]\s*\d+)*\]\s*)+")
 _FOLD = str.maketrans(
     {
         "‘": "'",
@@ -90,7 +91,7 @@ def claims(answer: str, valid: int) -> tuple[list[Claim], int]:
     dropped = 0
     for start, end in sentence_spans(answer):
         sentence = answer[start:end]
-        lead = _CITE.match(sentence)
+        lead = _LEADING_CITES.match(sentence)
         if lead and out:  # "... troops. [2] Next sentence": the [2] closes the sentence before
             out[-1] = Claim(out[-1].text, out[-1].cited + _valid(cited_numbers(lead.group()), valid, out[-1].cited))
             dropped += sum(1 for n in cited_numbers(lead.group()) if not 1 <= n <= valid)

@@ -48,12 +48,16 @@ class OpenAIGenerator:
             chunks: Any = self._client.chat.completions.create(
                 model=self.model, messages=cast(Any, list(messages)), stream=True, temperature=0, max_tokens=max_tokens
             )
+            completed = False
             for chunk in chunks:
                 if not getattr(chunk, "choices", None):
                     continue
+                completed = True
                 delta = chunk.choices[0].delta.content
                 if delta:
                     yield delta
+            if not completed:
+                raise BackendError(f"the LLM endpoint {self.url} sent a response qa cannot read (no completion chunks)")
         except openai.APIError as exc:
             raise BackendError(self._explain(exc)) from exc
         except (AttributeError, TypeError, ValueError, KeyError) as exc:

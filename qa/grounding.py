@@ -7,11 +7,12 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from qa.citations import Passage, best_support, claims, locate, quoted_spans
+from qa.citations import Passage, best_support, cited_numbers, claims, locate, quoted_spans
 from qa.records import Citation
+from qa.sentences import sentence_spans
 
 MIN_SUPPORT = 0.34  # share of a claim's content words its quote must carry
-AUTO_CITE = 0.75  # an uncited sentence this well supported by one passage gets that citation
+AUTO_CITE = 1.0  # an uncited sentence is credited only to a passage sentence holding all its content words
 REFUSAL_TEXT = "The documents don't say."
 _REFUSAL = re.compile(
     r"NOT[ _]IN[ _]DOCUMENTS|\b(passages?|documents?|context|text|sources?)\b[^.]{0,40}\b(do(es)?n[o’']?t|do(es)? not|"
@@ -28,8 +29,11 @@ _INSTRUCTION = re.compile(
 
 
 def is_refusal(text: str) -> bool:
-    """Whether a model's reply says the passages do not answer (or says nothing)."""
-    return not text.strip() or bool(_REFUSAL.search(text))
+    """Whether a model's reply says the passages do not answer: it says nothing, gives the agreed reply, or
+    says so and cites nothing (a cited answer that also notes a gap is still an answer)."""
+    if not text.strip() or "NOT IN DOCUMENTS" in text.upper():
+        return True
+    return bool(_REFUSAL.search(text)) and not cited_numbers(text)
 
 
 def looks_like_instruction(sentence: str) -> bool:
@@ -61,12 +65,17 @@ class _Numbering:
         return n
 
 
+def _inside_instruction(text: str, start: int, end: int) -> bool:
+    """Whether any sentence overlapping text[start:end] addresses the model."""
+    return any(looks_like_instruction(text[s:e]) for s, e in sentence_spans(text) if s < end and start < e)
+
+
 def _quote_in(claim: str, p: Passage) -> tuple[int, int, float] | None:
     """The span of passage `p` that backs `claim`: a quote the model wrote, if it is really there, else
     the passage's best-supporting sentence; None when nothing in `p` supports the claim."""
     for quoted in quoted_spans(claim):
         found = locate(quoted, p.text)
-        if found and not looks_like_instruction(p.text[found[0] : found[1]]):
+        if found and not _inside_instruction(p.text, *found):
             return found[0], found[1], 1.0
     start, end, score = best_support(claim, p.text, 0, len(p.text), skip=looks_like_instruction)
     return (start, end, score) if score >= MIN_SUPPORT else None

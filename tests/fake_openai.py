@@ -1,8 +1,17 @@
 """A small, deterministic OpenAI-compatible HTTP server on loopback, for exact assertions in tests.
 
 It speaks the real wire protocol (the `openai` client talks to it over HTTP), so it exercises the same code
-paths as any OpenAI-compatible endpoint. Embeddings are hashed bags of words: texts sharing words are close.
-Tests can queue failures (`fail_next`) to see how the client side copes with 429/500/timeouts.
+paths as any OpenAI-compatible endpoint:
+
+- `POST /v1/embeddings`: hashed bags of words, so texts sharing words are close;
+- `POST /v1/chat/completions`: a scripted model. `reply(...)` queues the next answers (a text, or a callable
+  that receives the request body and returns the text, e.g. built from the passages in the prompt); with
+  nothing queued it answers `DEFAULT_REPLY`. Both the plain JSON response and the streamed one
+  (`"stream": true`: server-sent events in the real chunk format, ending with `data: [DONE]`) are served;
+- `GET /v1/models`: the model list.
+
+Tests can queue failures (`fail_next`: 429/500, or a delay before answering to provoke timeouts) and malformed
+responses (`malform_next`) to see how the client side copes. Every request is recorded in `requests`.
 """
 
 from __future__ import annotations
@@ -14,13 +23,17 @@ import math
 import re
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 DIM = 64
+DEFAULT_REPLY = "NOT IN DOCUMENTS"
+MALFORMED = ("not-json", "wrong-shape", "json-for-stream", "no-choices")
+
+Reply = str | Callable[[dict[str, Any]], str]
 
 
 def bag_of_words(text: str) -> list[float]:
@@ -31,48 +44,179 @@ def bag_of_words(text: str) -> list[float]:
     return [v / norm for v in vector]
 
 
+def pieces(text: str, size: int = 3) -> list[str]:
+    """The reply cut into stream deltas of `size` words each (spaces kept, so they join back exactly)."""
+    tokens = re.findall(r"\S+\s*|\s+", text)
+    return ["".join(tokens[i : i + size]) for i in range(0, len(tokens), size)] or [""]
+
+
 @dataclass
 class FakeOpenAI:
-    """State shared with the handler: the requests seen and the failures queued."""
+    """State shared with the handler: the requests seen, the replies, failures and malformations queued."""
 
     url: str = ""
+    model_ids: tuple[str, ...] = ("fake-model",)
     requests: list[dict[str, Any]] = field(default_factory=list)
     failures: list[tuple[int, float]] = field(default_factory=list)  # (status, delay seconds)
+    replies: list[Reply] = field(default_factory=list)
+    malformed: list[str] = field(default_factory=list)
+    chunk_words: int = 3  # words per streamed delta
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def fail_next(self, status: int, delay: float = 0.0, times: int = 1) -> None:
+        """The next `times` requests wait `delay` s, then fail with `status` (or proceed if it is < 400)."""
         self.failures.extend([(status, delay)] * times)
+
+    def reply(self, answer: Reply, times: int = 1) -> None:
+        """Queue the chat model's next answer(s): a text, or a function of the request body."""
+        self.replies.extend([answer] * times)
+
+    def malform_next(self, kind: str = "not-json", times: int = 1) -> None:
+        """The next chat completion(s) answer 200 with a body that is not the OpenAI shape; `kind` is one of
+        MALFORMED: invalid JSON, JSON of another shape, a JSON object where a stream was asked for, or
+        chunks without choices."""
+        if kind not in MALFORMED:
+            raise ValueError(f"unknown malformation {kind!r}")
+        self.malformed.extend([kind] * times)
+
+    @property
+    def chats(self) -> list[dict[str, Any]]:
+        """The bodies of the chat completion requests received, in order."""
+        return [r["body"] for r in self.requests if r["path"].endswith("/chat/completions")]
+
+    def user_prompt(self, index: int = -1) -> str:
+        """The last user message of a chat request (the latest by default)."""
+        return str([m for m in self.chats[index]["messages"] if m["role"] == "user"][-1]["content"])
+
+    def system_prompt(self, index: int = -1) -> str:
+        return str(next(m for m in self.chats[index]["messages"] if m["role"] == "system")["content"])
+
+    def _answer(self, body: dict[str, Any]) -> str:
+        if not self.replies:
+            return DEFAULT_REPLY
+        answer = self.replies.pop(0)
+        return answer(body) if callable(answer) else answer
 
 
 def _handler(state: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
+        # HTTP/1.0 (the default): one request per connection, so a streamed body simply ends when the
+        # connection closes, and nothing lingers after the server shuts down
+
         def log_message(self, *args: Any) -> None:  # keep test output quiet
             pass
 
-        def _send(self, status: int, body: dict[str, Any]) -> None:
-            data = json.dumps(body).encode()
+        def _raw(self, status: int, data: bytes, content_type: str = "application/json") -> None:
             self.send_response(status)
-            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
-            with contextlib.suppress(BrokenPipeError):  # the client gave up (a timeout test)
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # the client gave up (a timeout)
                 self.wfile.write(data)
+
+        def _send(self, status: int, body: dict[str, Any]) -> None:
+            self._raw(status, json.dumps(body).encode())
+
+        def do_GET(self) -> None:
+            with state.lock:
+                state.requests.append({"method": "GET", "path": self.path, "body": None})
+            if self.path.rstrip("/").endswith("/models"):
+                data = [{"id": m, "object": "model", "created": 0, "owned_by": "fake"} for m in state.model_ids]
+                self._send(200, {"object": "list", "data": data})
+                return
+            self._send(404, {"error": {"message": f"no route {self.path}", "type": "not_found"}})
 
         def do_POST(self) -> None:
             body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
-            state.requests.append({"path": self.path, "body": body})
-            if state.failures:
-                status, delay = state.failures.pop(0)
-                time.sleep(delay)
-                if status >= 400:
-                    self._send(status, {"error": {"message": f"injected {status}", "type": "test"}})
-                    return
+            chat = self.path.endswith("/chat/completions")
+            with state.lock:
+                state.requests.append({"method": "POST", "path": self.path, "body": body})
+                status, delay = state.failures.pop(0) if state.failures else (200, 0.0)
+                # what a chat request gets is decided when it arrives, so a request the client has given up
+                # on (a timeout) cannot take the reply queued for the next one
+                malformed = state.malformed.pop(0) if chat and status < 400 and state.malformed else None
+                text, problem = "", f"injected {status}"
+                if chat and status < 400 and malformed is None:
+                    try:
+                        text = state._answer(body)
+                    except Exception as exc:  # a test's reply function failed: say so in a 500
+                        status, problem = 500, f"the scripted reply failed: {exc!r}"
+            time.sleep(delay)
+            if status >= 400:
+                self._send(status, {"error": {"message": problem, "type": "test"}})
+                return
             if self.path.endswith("/embeddings"):
                 texts = body["input"] if isinstance(body["input"], list) else [body["input"]]
                 data = [{"object": "embedding", "index": i, "embedding": bag_of_words(t)} for i, t in enumerate(texts)]
                 usage = {"prompt_tokens": 0, "total_tokens": 0}
                 self._send(200, {"object": "list", "data": data, "model": body.get("model"), "usage": usage})
                 return
+            if chat:
+                self._chat(body, text, malformed)
+                return
             self._send(404, {"error": {"message": f"no route {self.path}", "type": "not_found"}})
+
+        def _chat(self, body: dict[str, Any], text: str, malformed: str | None) -> None:
+            stream = bool(body.get("stream"))
+            if malformed:
+                self._malformed(malformed, stream)
+                return
+            model = body.get("model", "fake-model")
+            created = int(time.time())
+            ident = f"chatcmpl-fake{len(state.requests)}"
+            if not stream:
+                message = {"role": "assistant", "content": text}
+                choice = {"index": 0, "message": message, "finish_reason": "stop", "logprobs": None}
+                usage = {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}
+                self._send(
+                    200,
+                    {
+                        "id": ident,
+                        "object": "chat.completion",
+                        "created": created,
+                        "model": model,
+                        "choices": [choice],
+                        "usage": usage,
+                    },
+                )
+                return
+
+            def chunk(delta: dict[str, Any], finish: str | None = None) -> bytes:
+                event = {
+                    "id": ident,
+                    "object": "chat.completion.chunk",
+                    "created": created,
+                    "model": model,
+                    "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+                }
+                return b"data: " + json.dumps(event).encode() + b"\n\n"
+
+            events = [chunk({"role": "assistant", "content": ""})]
+            events += [chunk({"content": piece}) for piece in pieces(text, state.chunk_words)]
+            events += [chunk({}, "stop"), b"data: [DONE]\n\n"]
+            self._events(events)
+
+        def _events(self, events: list[bytes]) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "text/event-stream")
+            self.send_header("Cache-Control", "no-cache")
+            self.end_headers()
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                for event in events:
+                    self.wfile.write(event)
+                    self.wfile.flush()
+
+        def _malformed(self, kind: str, stream: bool) -> None:
+            if kind == "json-for-stream" or not stream:
+                data = {"not-json": b"<html>502 gateway trouble", "wrong-shape": b'{"result": "ok"}'}
+                self._raw(200, data.get(kind, b'{"answer": 42}'))
+                return
+            if kind == "not-json":
+                self._events([b"data: {this is not json\n\n", b"data: [DONE]\n\n"])
+            elif kind == "wrong-shape":
+                self._events([b'data: {"choices": [{"index": 0, "delta": "text, not an object"}]}\n\n'])
+            else:  # no-choices: well-formed events that never carry an answer
+                self._events([b'data: {"id": "x", "object": "chat.completion.chunk"}\n\n', b"data: [DONE]\n\n"])
 
     return Handler
 
@@ -81,11 +225,35 @@ def _handler(state: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
 def serve() -> Iterator[FakeOpenAI]:
     state = FakeOpenAI()
     server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(state))
+    server.daemon_threads = True
     state.url = f"http://127.0.0.1:{server.server_address[1]}/v1"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     try:
         yield state
     finally:
         server.shutdown()
         server.server_close()
+
+
+# --- the check every answer of every test goes through ----------------------------------------------------
+
+_MARKER = re.compile(r"\[(\d+)\]")
+
+
+def assert_grounded(qa: Any, answer: Any) -> None:
+    """`answer` (an `Answer`, or its `--json` form) keeps the service's promise: each citation's quote is the
+    stored document's text at its offsets, citations are numbered 1..n in order and the answer text cites
+    exactly those numbers; a refusal cites nothing."""
+    shown = answer if isinstance(answer, dict) else answer.to_dict()
+    citations = shown["citations"]
+    assert [c["n"] for c in citations] == list(range(1, len(citations) + 1)), citations
+    for c in citations:
+        document = qa.document(c["doc_id"])
+        assert c["quote"].strip(), c
+        assert document.text[c["start"] : c["end"]] == c["quote"], c
+        assert c["source"] == document.source, c
+    if shown["refused"]:
+        assert citations == [], shown
+    else:
+        assert {int(n) for n in _MARKER.findall(shown["answer"])} == {c["n"] for c in citations}, shown

