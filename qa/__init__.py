@@ -10,13 +10,15 @@ from qa.errors import (
     QAError,
     StoreError,
 )
-from qa.records import Chunk, DocInfo, Document, Hit, IngestReport
+from qa.records import Answer, Chunk, Citation, DocInfo, Document, Hit, IngestReport
 from qa.settings import Settings
 
 __all__ = [
     "QA",
+    "Answer",
     "BackendError",
     "Chunk",
+    "Citation",
     "ConfigError",
     "DocInfo",
     "Document",

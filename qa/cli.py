@@ -55,6 +55,9 @@ def _parser() -> argparse.ArgumentParser:
     docs.add_argument("action", nargs="?", choices=["list", "rm"], default="list")
     docs.add_argument("target", nargs="?", help="document id or path (for rm)")
     docs.add_argument("--json", action="store_true")
+
+    ui = commands.add_parser("ui", parents=[common], help="the chat app in your browser, on 127.0.0.1")
+    ui.add_argument("--port", type=int, default=8501, help="port on 127.0.0.1 (default 8501)")
     return parser
 
 
@@ -176,7 +179,46 @@ def _chat(args: argparse.Namespace) -> int:
         history += [{"role": "user", "content": question}, {"role": "assistant", "content": answer.text}]
 
 
-COMMANDS = {"ingest": _ingest, "search": _search, "docs": _docs, "ask": _ask, "chat": _chat}
+def _ui(args: argparse.Namespace) -> int:
+    import signal
+    import subprocess
+    from pathlib import Path
+
+    from qa.errors import ConfigError
+
+    # ui/ and seeds/ live next to the package in the source checkout (`pip install -e .`), not inside it
+    app = Path(__file__).resolve().parents[1] / "ui" / "app.py"
+    if not app.is_file():
+        raise ConfigError(f"no chat app at {app}; `qa ui` runs from a source checkout installed with pip install -e .")
+    env = dict(os.environ)
+    for name, variable in (
+        ("home", "QA_HOME"),
+        ("chroma_url", "QA_CHROMA_URL"),
+        ("collection", "QA_COLLECTION"),
+        ("embedder", "QA_EMBEDDER"),
+    ):
+        if getattr(args, name, None):
+            env[variable] = str(getattr(args, name))
+    command = [
+        sys.executable, "-m", "streamlit", "run", str(app),
+        "--server.address", "127.0.0.1", "--server.port", str(args.port), "--server.headless", "true",
+        "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none", "--client.toolbarMode", "minimal",
+    ]  # fmt: skip
+    print(f"qa ui: open http://127.0.0.1:{args.port} (Ctrl-C stops it)", file=sys.stderr)
+    process = subprocess.Popen(command, env=env)
+    try:
+        return process.wait()
+    except KeyboardInterrupt:  # pass Ctrl-C on (a terminal sends it to both; `kill -INT` only to qa)
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        return 0
+
+
+COMMANDS = {"ingest": _ingest, "search": _search, "docs": _docs, "ask": _ask, "chat": _chat, "ui": _ui}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

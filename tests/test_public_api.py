@@ -6,8 +6,10 @@ import qa
 def test_public_names_are_pinned() -> None:
     assert qa.__all__ == [
         "QA",
+        "Answer",
         "BackendError",
         "Chunk",
+        "Citation",
         "ConfigError",
         "DocInfo",
         "Document",
