@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -44,6 +45,7 @@ class QA:
         self._retriever = Retriever(self.store, self.embedder, cache)
         self._ingestor = Ingestor(self.store, self.embedder, self.settings)
         self._generators: dict[str, Generator | None] = {}
+        self._lock = threading.Lock()
         if generator is not None:
             self._generators[self.settings.resolved_backend()] = generator
 
@@ -114,8 +116,9 @@ class QA:
     def _answerer(self, backend: str, k: int | None, strict: bool | None) -> Answerer:
         settings = replace(self.settings, backend=backend)
         name = settings.resolved_backend()
-        if name not in self._generators:
-            self._generators[name] = make_generator(settings)
+        with self._lock:  # two first questions at once must not load a model twice
+            if name not in self._generators:
+                self._generators[name] = make_generator(settings)
         options = Options(
             k=k or settings.k,
             strict=settings.strict if strict is None else strict,

@@ -58,15 +58,33 @@ def _parser() -> argparse.ArgumentParser:
 
     ui = commands.add_parser("ui", parents=[common], help="the chat app in your browser, on 127.0.0.1")
     ui.add_argument("--port", type=int, default=8501, help="port on 127.0.0.1 (default 8501)")
+
+    serve = commands.add_parser("serve", parents=[common], help="the HTTP API: REST and OpenAI-compatible chat")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine)")
+    serve.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    serve.add_argument("--backend", choices=["auto", "openai", "llama", "extractive"], help="(QA_BACKEND)")
+    serve.add_argument("--max-file-mb", type=float, help="largest upload (QA_MAX_FILE_MB; default 50)")
     return parser
+
+
+def _settings(args: argparse.Namespace) -> Any:
+    from qa.settings import Settings
+
+    names = ("home", "chroma_url", "collection", "embedder", "max_file_mb", "chunk_tokens", "chunk_overlap", "backend")
+    return Settings.from_env(os.environ, **{name: getattr(args, name, None) for name in names})
 
 
 def _open(args: argparse.Namespace) -> Any:
     from qa.api import QA
-    from qa.settings import Settings
 
-    names = ("home", "chroma_url", "collection", "embedder", "max_file_mb", "chunk_tokens", "chunk_overlap", "backend")
-    return QA(Settings.from_env(os.environ, **{name: getattr(args, name, None) for name in names}))
+    return QA(_settings(args))
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from qa.server import serve
+
+    serve(_settings(args), args.host, args.port, api_key=os.environ.get("QA_API_KEY") or None)
+    return 0
 
 
 def _ingest(args: argparse.Namespace) -> int:
@@ -218,7 +236,7 @@ def _ui(args: argparse.Namespace) -> int:
         return 0
 
 
-COMMANDS = {"ingest": _ingest, "search": _search, "docs": _docs, "ask": _ask, "chat": _chat, "ui": _ui}
+COMMANDS = {"ingest": _ingest, "search": _search, "docs": _docs, "ask": _ask, "chat": _chat, "ui": _ui, "serve": _serve}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -8,6 +8,7 @@ LM Studio); `LlamaGenerator` runs a GGUF file in-process with llama-cpp-python. 
 from __future__ import annotations
 
 import importlib.util
+import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, Protocol, cast
@@ -104,6 +105,7 @@ class LlamaGenerator:
         if not model_path.is_file():
             raise ConfigError(f"no GGUF model at {model_path}; check QA_LLM_MODEL_PATH")
         self.model = model_path.name
+        self._lock = threading.Lock()
         try:
             self._llama: Any = llama_cpp.Llama(
                 model_path=str(model_path), n_ctx=context, n_threads=threads, verbose=False, seed=0
@@ -112,6 +114,10 @@ class LlamaGenerator:
             raise ConfigError(f"llama.cpp cannot load {model_path}: {exc}") from exc
 
     def stream(self, messages: Sequence[Message], max_tokens: int) -> Iterator[str]:
+        with self._lock:  # a llama.cpp model serves one completion at a time
+            yield from self._stream(messages, max_tokens)
+
+    def _stream(self, messages: Sequence[Message], max_tokens: int) -> Iterator[str]:
         try:
             for chunk in self._llama.create_chat_completion(
                 messages=list(messages), stream=True, temperature=0.0, max_tokens=max_tokens

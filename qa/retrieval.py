@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -36,17 +37,22 @@ class Retriever:
         self._cache = cache
         self._candidates = candidates
         self._lexical: LexicalIndex | None = None
+        self._lock = threading.Lock()
 
     def lexical(self) -> LexicalIndex:
         """The BM25 index matching the store's current revision (loaded or rebuilt when stale)."""
         revision = self._store.revision()
-        if self._lexical is None or self._lexical.revision != revision:
-            index = LexicalIndex.load(self._cache, revision)
-            if index is None:
-                index = LexicalIndex.build(self._store.all_texts(), revision)
-                index.save(self._cache)
-            self._lexical = index
-        return self._lexical
+        current = self._lexical
+        if current is not None and current.revision == revision:
+            return current
+        with self._lock:  # concurrent searches after a change rebuild once, not once each
+            if self._lexical is None or self._lexical.revision != revision:
+                index = LexicalIndex.load(self._cache, revision)
+                if index is None:
+                    index = LexicalIndex.build(self._store.all_texts(), revision)
+                    index.save(self._cache)
+                self._lexical = index
+            return self._lexical
 
     def search(self, query: str, k: int, mode: str = "hybrid") -> list[Hit]:
         if mode not in self.MODES:
