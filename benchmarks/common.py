@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import subprocess
 import sys
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
@@ -75,13 +76,28 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     return "\n".join([line, rule, *body])
 
 
+def commit() -> str:
+    """The repository's commit, with "+changes" when the working tree differs from it."""
+    git = ["git", "-C", str(REPO)]
+    head = subprocess.run([*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
+    dirty = subprocess.run([*git, "status", "--porcelain", "--", "qa"], capture_output=True, text=True)
+    return head.stdout.strip() + ("+changes" if dirty.stdout.strip() else "") or "unknown"
+
+
 def machine() -> dict[str, Any]:
     return {
         "date": date.today().isoformat(),
+        "commit": commit(),
         "cores": os.cpu_count(),
         "python": platform.python_version(),
         "platform": platform.platform(),
     }
+
+
+def stamp() -> str:
+    """One line saying when, where and on which code the figures were measured."""
+    info = machine()
+    return f"measured {info['date']} on {info['cores']} cores, Python {info['python']}, commit {info['commit']}"
 
 
 def write_json(path: Path | None, payload: dict[str, Any]) -> None:

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from common import SQUAD, latency, log, machine, progress, qa_home, questions, table, write_json
+from common import SQUAD, latency, log, progress, qa_home, questions, stamp, table, write_json
 
 from qa import QA, Settings
 from qa.embedders import Embedder, MiniLMEmbedder
@@ -125,7 +125,8 @@ def mode_rows(res: dict[str, Any]) -> list[list[Any]]:
         lat = res["latency"][mode]
         quality = [res["modes"][mode][key] for key in KEYS]
         timing = [f"{lat['p50_ms']:.1f}", f"{lat['p95_ms']:.1f}"]
-        rows.append([label, res["chunks"], f"{res['ingest_s']:.1f}", mode, *quality, *timing])
+        ingest = f"{res['ingest_s']:.1f}" if res["chunks_added"] else "reused"  # an existing --home
+        rows.append([label, res["chunks"], ingest, mode, *quality, *timing])
     return rows
 
 
@@ -178,9 +179,9 @@ def main() -> None:
     embedder = MiniLMEmbedder()
     with qa_home(args.home) as home:
         results = [run_config(args.data, home, embedder, config, items) for config in configs]
+    print(stamp())
     print(report(results, len(items)))
     write_json(args.json, {"benchmark": "retrieval", "data": str(args.data), "results": results})
-    log(f"done on {machine()}")
 
 
 if __name__ == "__main__":
