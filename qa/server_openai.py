@@ -25,7 +25,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException
 
 from qa.records import Answer
-from qa.server import SSE_HEADERS, AnswerOut, Backend, Svc, error_docs, sse
+from qa.server_errors import error_docs
+from qa.server_models import SSE_HEADERS, AnswerOut, Backend, sse
+from qa.service import Svc
 
 __all__ = ["MODEL_ID", "router"]
 

@@ -1,0 +1,133 @@
+"""The HTTP service's wire shapes: the pydantic request and response bodies, and server-sent event framing."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from qa.records import DocInfo
+
+SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+Backend = Literal["auto", "openai", "llama", "extractive"]
+
+# --- the wire shapes (the OpenAPI schema is generated from these) -----------------------------------------
+
+
+class Turn(BaseModel):
+    role: Literal["user", "assistant"]
+    content: str
+
+
+class AskRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    question: str = Field(description="the question; an empty one is a 400")
+    history: list[Turn] = Field(default_factory=list, description="earlier turns of the conversation, oldest first")
+    k: int | None = Field(default=None, ge=1, le=100, description="passages to answer from (default: QA_K)")
+    backend: Backend | None = Field(default=None, description="who writes the answer (default: QA_BACKEND)")
+    strict: bool | None = Field(default=None, description="refuse if any sentence is unsupported (default: QA_STRICT)")
+    stream: bool = Field(default=False, description="server-sent events: `delta`s, then one `answer` (or `error`)")
+
+
+class CitationOut(BaseModel):
+    n: int
+    doc_id: str
+    source: str
+    start: int = Field(description="where the quote starts in the document's text")
+    end: int
+    page: int | None
+    quote: str = Field(description="the document's text[start:end], verbatim")
+
+
+class AnswerOut(BaseModel):
+    """Exactly what `qa ask --json` prints."""
+
+    question: str
+    answer: str = Field(description="the answer with [n] citation markers, or the refusal")
+    refused: bool
+    backend: str
+    model: str | None
+    citations: list[CitationOut]
+    unsupported: list[str] = Field(description="sentences of the answer that no passage supports")
+    dropped_citations: int
+    passages_left_out: int
+    standalone_question: str | None
+    latency_ms: float
+    prompt_tokens: int
+    completion_tokens: int
+
+
+class SearchRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    query: str
+    k: int | None = Field(default=None, ge=1, le=100, description="passages to return (default: QA_K)")
+    mode: Literal["hybrid", "dense", "lexical"] = "hybrid"
+
+
+class HitOut(BaseModel):
+    chunk_id: str
+    doc_id: str
+    source: str
+    start: int
+    end: int
+    page: int | None
+    score: float
+    dense_rank: int | None
+    lexical_rank: int | None
+    text: str = Field(description="the document's text[start:end]")
+
+
+class SearchOut(BaseModel):
+    query: str
+    hits: list[HitOut]
+
+
+class DocumentsOut(BaseModel):
+    documents: list[DocInfo]
+
+
+class FileProblem(BaseModel):
+    source: str
+    reason: str
+
+
+class ReportOut(BaseModel):
+    """What an ingest or removal did, as `qa ingest --json` prints it."""
+
+    added: list[str]
+    unchanged: list[str]
+    updated: list[str]
+    removed: list[str]
+    failed: list[FileProblem]
+    skipped: list[FileProblem]
+    chunks_added: int
+    chunks_removed: int
+
+
+class Check(BaseModel):
+    ok: bool
+    detail: str
+
+
+class ReadyOut(BaseModel):
+    ready: bool
+    checks: dict[str, Check]
+
+
+class HealthOut(BaseModel):
+    status: Literal["ok"]
+
+
+class ErrorDetail(BaseModel):
+    type: str
+    message: str
+
+
+class ErrorOut(BaseModel):
+    error: ErrorDetail
+
+
+def sse(data: Any, event: str | None = None) -> bytes:
+    head = f"event: {event}\n" if event else ""
+    return f"{head}data: {json.dumps(data, ensure_ascii=False)}\n\n".encode()
