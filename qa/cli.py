@@ -51,6 +51,10 @@ def _parser() -> argparse.ArgumentParser:
         cmd.add_argument("-k", type=int, help="passages to answer from (QA_K; default 5)")
         cmd.add_argument("--strict", action="store_true", default=None, help="refuse if any sentence is unsupported")
 
+    from qa.eval_cli import add_eval_commands
+
+    add_eval_commands(commands, common)
+
     docs = commands.add_parser("docs", parents=[common], help="list documents; `qa docs rm ID|PATH` removes one")
     docs.add_argument("action", nargs="?", choices=["list", "rm"], default="list")
     docs.add_argument("target", nargs="?", help="document id or path (for rm)")
@@ -236,7 +240,22 @@ def _ui(args: argparse.Namespace) -> int:
         return 0
 
 
-COMMANDS = {"ingest": _ingest, "search": _search, "docs": _docs, "ask": _ask, "chat": _chat, "ui": _ui, "serve": _serve}
+def _eval(args: argparse.Namespace) -> int:
+    from qa.eval_cli import run_eval
+
+    return run_eval(args)
+
+
+COMMANDS = {
+    "ingest": _ingest,
+    "search": _search,
+    "docs": _docs,
+    "ask": _ask,
+    "chat": _chat,
+    "ui": _ui,
+    "serve": _serve,
+    "eval": _eval,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
