@@ -1,0 +1,229 @@
+"""The evaluation runner end to end: the seed question set against `seeds/` with the extractive backend, in
+tmp folders, with the real embedder; the run folder, reuse of the index, `compare`, and `qa eval`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from qa import Settings
+from qa.embedders import Embedder
+from qa.eval_cli import add_eval_commands, run_eval
+from qa.eval_report import render_report
+from qa.evaluate import RunSummary, compare, evaluate, load_questions, sample
+from qa.metrics import DEFINITIONS
+from tests.conftest import ROOT
+
+QUESTIONS = ROOT / "eval" / "seed.jsonl"
+DOCS = ROOT / "seeds"
+LIMIT = 8  # evenly spaced through the set: 6 answerable and 2 unanswerable questions
+FILES = ("results.jsonl", "summary.json", "report.md", "metrics.png", "latency.png")
+
+
+class ExplodingEmbedder:
+    """The real embedder, except that it raises on any text containing EXPLODE: a question that fails."""
+
+    def __init__(self, inner: Embedder) -> None:
+        self.name = inner.name
+        self._inner = inner
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        if any("EXPLODE" in t for t in texts):
+            raise RuntimeError("simulated embedder crash")
+        return self._inner.embed(texts)
+
+
+@pytest.fixture(scope="module")
+def work(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("eval")
+
+
+@pytest.fixture(scope="module")
+def runs(work: Path, embedder: Embedder) -> tuple[RunSummary, RunSummary]:
+    """The same run twice over one QA home: the second must reuse the first one's index."""
+    settings = Settings(home=work / "home")
+    seen: list[tuple[int, int]] = []
+    first = evaluate(QUESTIONS, DOCS, out=work / "run1", limit=LIMIT, settings=settings, embedder=embedder,
+                     progress=lambda done, total: seen.append((done, total)))  # fmt: skip
+    assert seen == [(n, LIMIT) for n in range(1, LIMIT + 1)]
+    second = evaluate(QUESTIONS, DOCS, out=work / "run2", limit=LIMIT, settings=settings, embedder=embedder)
+    return first, second
+
+
+def lines(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def test_the_run_folder_holds_results_summary_report_and_plots(runs: tuple[RunSummary, RunSummary], work: Path) -> None:
+    out = work / "run1"
+    assert all((out / name).is_file() for name in FILES)
+    assert all((out / name).read_bytes().startswith(b"\x89PNG") for name in ("metrics.png", "latency.png"))
+    results = lines(out / "results.jsonl")
+    assert len(results) == LIMIT
+    assert {r["answerable"] for r in results} == {True, False}
+    for r in results:
+        assert {"id", "question", "answers", "answer", "refused", "backend", "model", "citations", "retrieved",
+                "latency_ms", "prompt_tokens", "completion_tokens", "error", "scores"} <= set(r)  # fmt: skip
+        assert r["error"] is None and r["backend"] == "extractive"
+        assert len(r["retrieved"]) >= 1 and all(hit["doc"] == "north-korean-troops-in-kursk" for hit in r["retrieved"])
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert set(summary) == {"config", "counts", "metrics", "ingest"}
+    assert set(summary["metrics"]) == set(DEFINITIONS)
+    assert {"questions", "docs", "backend", "model", "k", "chunk_tokens", "chunk_overlap", "date", "qa_version",
+            "cores"} <= set(summary["config"])  # fmt: skip
+    assert summary["counts"]["questions"] == LIMIT
+    report = (out / "report.md").read_text(encoding="utf-8")
+    assert "## Metrics" in report and "## Failures (0)" in report and "QUOTE VALIDITY" not in report
+    assert all(DEFINITIONS[name] in report for name in DEFINITIONS)
+
+
+def test_every_quote_is_verbatim_and_retrieval_finds_the_article(runs: tuple[RunSummary, RunSummary]) -> None:
+    first, _ = runs
+    assert first.metrics["quote_validity"] == 1.0
+    assert first.counts["citations"] > 0 and first.counts["invalid_citations"] == 0
+    assert first.metrics["doc_recall_at_k"] == 1.0 and first.metrics["mrr"] == 1.0
+    assert first.metrics["failures"] == 0
+    assert first.metrics["latency_p50_ms"] is not None and first.metrics["latency_p50_ms"] > 0
+
+
+def test_the_second_run_reuses_the_index_and_never_touches_the_users(
+    runs: tuple[RunSummary, RunSummary], work: Path
+) -> None:
+    first, second = runs
+    assert first.ingest["chunks_added"] > 0
+    assert second.ingest["chunks_added"] == 0 and second.ingest["unchanged"] == 1
+    assert first.config["index"] == second.config["index"]
+    assert first.config["index"]["home"] == str(work / "home" / "eval")
+    assert not (work / "home" / "chroma").exists()  # the user's own index under the home is not created
+
+
+def test_compare_two_runs(runs: tuple[RunSummary, RunSummary], work: Path) -> None:
+    same = compare(work / "run1", work / "run2")
+    assert same.flips == ()
+    assert {name for name, _, _ in same.rows} == set(DEFINITIONS)
+    # run B: the first answered question refused instead
+    changed = work / "run-changed"
+    shutil.copytree(work / "run1", changed)
+    results = lines(changed / "results.jsonl")
+    target = next(r for r in results if r["answerable"] and r["scores"]["correct"])
+    target["refused"], target["scores"]["correct"] = True, False
+    (changed / "results.jsonl").write_text("".join(json.dumps(r) + "\n" for r in results), encoding="utf-8")
+    summary = json.loads((changed / "summary.json").read_text(encoding="utf-8"))
+    summary["metrics"]["accuracy"] -= 1 / LIMIT
+    (changed / "summary.json").write_text(json.dumps(summary), encoding="utf-8")
+    diff = compare(work / "run1", changed)
+    assert [(f.id, f.a, f.b) for f in diff.flips] == [(target["id"], "answered, correct", "refused, wrong")]
+    table = diff.table()
+    assert "-12.5 pts" in table and target["id"] in table and "1 questions changed outcome" in table
+
+
+def test_a_failing_question_is_recorded_and_the_run_goes_on(tmp_path: Path, embedder: Embedder) -> None:
+    rows = [json.loads(line) for line in QUESTIONS.read_text(encoding="utf-8").splitlines()[:2]]
+    rows[0]["question"] = "EXPLODE " + rows[0]["question"]
+    questions = tmp_path / "two.jsonl"
+    questions.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    run = evaluate(questions, DOCS, out=tmp_path / "run", settings=Settings(home=tmp_path / "home"),
+                   embedder=ExplodingEmbedder(embedder))  # fmt: skip
+    failed, ok = run.results
+    assert failed.error == "RuntimeError: simulated embedder crash" and failed.scores.failed
+    assert ok.error is None and ok.answer
+    assert run.metrics["failures"] == 1 and run.counts["failed"] == 1
+    report = (tmp_path / "run" / "report.md").read_text(encoding="utf-8")
+    assert "## Failures (1)" in report and "simulated embedder crash" in report
+
+
+def test_the_report_says_loudly_when_a_quote_is_not_verbatim() -> None:
+    metrics: dict[str, Any] = dict.fromkeys(DEFINITIONS, 0.5)
+    config = {"questions": "q.jsonl", "questions_in_set": 2, "docs": "d", "backend": "llama", "backend_used": "llama",
+              "model": "m", "k": 5, "limit": None, "embedder": "minilm", "chunk_tokens": 200, "chunk_overlap": 40,
+              "tokenizer": "o200k_base", "qa_version": "0", "python": "3", "cores": 2, "date": "today",
+              "duration_s": 1.0}  # fmt: skip
+    counts = {"questions": 2, "answerable": 1, "unanswerable": 1, "citations": 2, "invalid_citations": 1}
+    ingest = {"added": 1, "updated": 0, "unchanged": 0, "removed": 0, "chunks_added": 4}
+    bad = {"id": "q1", "error": None, "citations": [{"valid": False, "doc": "d1", "start": 3, "end": 9, "quote": "x"}]}
+    summary = {"config": config, "counts": counts, "metrics": metrics, "ingest": ingest}
+    report = render_report(summary, [bad])
+    assert report.splitlines()[2].startswith("> **QUOTE VALIDITY IS 50.0%, NOT 100%: 1 of 2 citations")
+    assert "## Invalid citations (1)" in report and "d1 chars 3-9" in report
+
+
+def test_question_sets_load_and_sample_evenly(tmp_path: Path) -> None:
+    questions = load_questions(QUESTIONS)
+    assert len(questions) == 49
+    picked = sample(questions, LIMIT)
+    assert [q.id for q in picked] == [questions[i * 49 // LIMIT].id for i in range(LIMIT)]
+    assert sample(questions, None) == questions
+    broken = tmp_path / "broken.jsonl"
+    broken.write_text('{"id": "x", "question": "q", "answerable": true}\n{"id": "y"}\n', encoding="utf-8")
+    with pytest.raises(Exception, match="line 2"):
+        load_questions(broken)
+
+
+# --- the command line ------------------------------------------------------------------------------------
+
+
+def parser() -> argparse.ArgumentParser:
+    """A parser shaped like `qa`'s: the shared options in a parent, the commands as subparsers."""
+    common = argparse.ArgumentParser(add_help=False, argument_default=argparse.SUPPRESS)
+    common.add_argument("--home")
+    common.add_argument("--collection")
+    top = argparse.ArgumentParser(prog="qa", parents=[common])
+    add_eval_commands(top.add_subparsers(dest="command", required=True), common)
+    return top
+
+
+def test_both_eval_forms_parse() -> None:
+    args = parser().parse_args(["eval", "eval/seed.jsonl", "--docs", "seeds/", "-k", "3", "--limit", "4"])
+    assert (args.command, args.questions, args.runs, args.docs, args.k, args.limit) == (
+        "eval", "eval/seed.jsonl", [], "seeds/", 3, 4
+    )  # fmt: skip
+    assert args.backend == "extractive"
+    args = parser().parse_args(["--home", "h", "eval", "compare", "runs/a", "runs/b"])
+    assert (args.questions, args.runs, args.home) == ("compare", ["runs/a", "runs/b"], "h")
+
+
+def test_the_eval_handler_runs_and_compares(
+    runs: tuple[RunSummary, RunSummary], work: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in [n for n in os.environ if n.startswith("QA_")]:
+        monkeypatch.delenv(name)
+    argv = ["eval", str(QUESTIONS), "--docs", str(DOCS), "--limit", "2", "--out", str(work / "cli"),
+            "--home", str(work / "home")]  # fmt: skip
+    assert run_eval(parser().parse_args(argv)) == 0
+    shown = capsys.readouterr().out
+    assert "quote_validity" in shown and "100.0%" in shown and f"wrote {work / 'cli'}" in shown
+    assert len(lines(work / "cli" / "results.jsonl")) == 2
+    assert run_eval(parser().parse_args(["eval", "compare", str(work / "run1"), str(work / "run2"),
+                                         "--out", str(work / "cmp")])) == 0  # fmt: skip
+    assert "0 questions changed outcome" in capsys.readouterr().out
+    assert (work / "cmp" / "comparison.png").is_file() and (work / "cmp" / "comparison.md").is_file()
+    with pytest.raises(Exception, match="two runs"):
+        run_eval(parser().parse_args(["eval", "compare", str(work / "run1")]))
+    with pytest.raises(Exception, match="--docs"):
+        run_eval(parser().parse_args(["eval", str(QUESTIONS)]))
+
+
+@pytest.mark.slow
+def test_qa_eval_as_a_subprocess(runs: tuple[RunSummary, RunSummary], work: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("QA_")}
+    argv = [sys.executable, "-m", "qa", "--home", str(work / "home"), "eval", str(QUESTIONS), "--docs", str(DOCS),
+            "--limit", "3", "--out", str(work / "sub")]  # fmt: skip
+    done = subprocess.run(argv, cwd=work, env=env, capture_output=True, text=True, timeout=180)
+    if done.returncode == 2 and "invalid choice: 'eval'" in done.stderr:
+        pytest.xfail("qa/cli.py does not register `eval` yet (the two lines from the evaluation work)")
+    assert done.returncode == 0, done.stderr
+    assert "quote_validity" in done.stdout and len(lines(work / "sub" / "results.jsonl")) == 3
+    compared = subprocess.run([sys.executable, "-m", "qa", "eval", "compare", str(work / "run1"), str(work / "sub")],
+                              cwd=work, env=env, capture_output=True, text=True, timeout=180)  # fmt: skip
+    assert compared.returncode == 0, compared.stderr
+    assert "B - A" in compared.stdout

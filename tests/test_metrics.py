@@ -1,0 +1,192 @@
+"""The evaluation metrics on plain strings and hand-made scores, each expectation computed by hand."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import pytest
+
+from qa import metrics
+from qa.metrics import Scores
+
+
+def test_normalize_is_squad_normalisation_with_unicode_punctuation() -> None:
+    assert metrics.normalize("The  Cat, an (old) one!") == "cat old one"
+    assert metrics.normalize("Putin’s “troops”") == "putins troops"  # typographic marks are punctuation too
+    assert metrics.normalize("12 000 soldiers.") == "12 000 soldiers"
+    assert metrics.normalize("Theatre") == "theatre"  # articles only as whole words
+    assert metrics.normalize("") == ""
+
+
+def test_strip_markers() -> None:
+    assert metrics.strip_markers("Yevkurov oversees it [1][2]. He said so [3].") == "Yevkurov oversees it. He said so."
+
+
+def test_exact_match_against_any_gold() -> None:
+    assert metrics.exact_match("the Kursk region.", ["Kursk region", "Kursk"]) == 1.0
+    assert metrics.exact_match("Kursk oblast", ["Kursk region", "Kursk"]) == 0.0
+    assert metrics.exact_match("anything", []) == 0.0
+
+
+def test_token_f1_by_hand() -> None:
+    # deleting the hyphen joins "yunusbek": [yunusbek, yevkurov, oversees] vs [yunus, bek, yevkurov], 1 common
+    assert metrics.token_f1("Yunus-bek Yevkurov oversees", "Yunus bek Yevkurov") == pytest.approx(1 / 3)
+    # prediction: [yunus, bek, yevkurov, oversees] (4), gold: [yunus, bek, yevkurov] (3), common 3
+    # precision 3/4, recall 1, F1 = 2 * 0.75 / 1.75 = 6/7
+    assert metrics.token_f1("Yunus bek Yevkurov oversees", "Yunus bek Yevkurov") == pytest.approx(6 / 7)
+    # repeated tokens count once per occurrence: pred [one x x] vs gold [x y] -> common 1, P 1/3, R 1/2, F1 0.4
+    assert metrics.token_f1("one x x", "x y") == pytest.approx(0.4)
+    assert metrics.token_f1("", "") == 1.0
+    assert metrics.token_f1("the", "Kursk") == 0.0  # prediction normalises to nothing
+
+
+def test_f1_takes_the_best_gold() -> None:
+    assert metrics.f1("Russian training grounds", ["HUR", "Russian training grounds"]) == 1.0
+    assert metrics.f1("anything", []) == 0.0
+
+
+def test_gold_contained_in_text_or_quotes_as_whole_words() -> None:
+    assert metrics.gold_contained("It was HUR [1].", [], ["HUR"])
+    assert metrics.gold_contained("See the quote.", ["the service (HUR) said"], ["hur"])
+    assert not metrics.gold_contained("HURRY up", ["churches"], ["HUR"])  # not a whole word
+    assert not metrics.gold_contained("anything", ["anything"], [])
+    assert not metrics.gold_contained("a", [], ["the"])  # a gold answer that normalises to nothing never matches
+
+
+def test_evidence_retrieved_by_containment_or_coverage() -> None:
+    evidence = ["Moscow has appointed Yevkurov to oversee the training."]
+    assert metrics.evidence_retrieved(evidence, ["Intro. Moscow has appointed Yevkurov to oversee the training. More."])
+    # normalised, the sentence is 7 tokens; a chunk that cut its last word holds 6 of them (86% >= 80%)
+    cut = "Moscow has appointed Yevkurov to oversee the"
+    assert metrics.coverage(evidence[0], cut) == pytest.approx(6 / 7)
+    assert metrics.evidence_retrieved(evidence, [cut])
+    # 4 of 7 normalised tokens (moscow has appointed yevkurov to oversee training): 57%
+    assert not metrics.evidence_retrieved(evidence, ["Moscow has appointed Yevkurov."])
+    assert not metrics.evidence_retrieved([], ["anything"])
+
+
+def test_reciprocal_rank_and_doc_recall() -> None:
+    retrieved = ["b", "a", "a", "c"]
+    assert metrics.reciprocal_rank(retrieved, ["a"]) == 0.5
+    assert metrics.reciprocal_rank(retrieved, ["c", "a"]) == 0.5  # the first gold passage counts
+    assert metrics.reciprocal_rank(retrieved, ["z"]) == 0.0
+    assert metrics.doc_recall(retrieved, ["c"]) == 1.0
+    assert metrics.doc_recall([], ["c"]) == 0.0
+
+
+def test_quote_valid_checks_the_offsets() -> None:
+    document = "Alpha beta. Gamma delta."
+    assert metrics.quote_valid("Gamma delta.", document, 12, 24)
+    assert not metrics.quote_valid("Gamma delta.", document, 11, 23)
+    assert not metrics.quote_valid("Gamma", document, 12, 99)
+    assert not metrics.quote_valid("", document, 5, 2)
+
+
+def test_supports_overlap_or_gold_answer() -> None:
+    evidence = ["HUR said that some 12 000 North Korean soldiers are already in Russia."]
+    golds = ["12 000"]
+    assert metrics.supports("HUR said that some 12 000 North Korean soldiers are already in Russia.", evidence, [])
+    assert metrics.supports("12 000 North Korean soldiers", evidence, [])  # part of the evidence sentence
+    assert metrics.supports("Some 12 000 troops arrived.", [], golds)  # contains a gold answer
+    # token F1 with the evidence: 6 common, of 6 and 13 tokens -> P 1, R 6/13, F1 12/19 = 0.63 >= 0.5
+    assert metrics.supports("soldiers north korean are in russia", evidence, [])
+    assert not metrics.supports("The weather in Seoul was mild.", evidence, golds)
+
+
+def test_percentile_is_nearest_rank() -> None:
+    values = [15.0, 20.0, 35.0, 40.0, 50.0]
+    assert metrics.percentile(values, 50) == 35.0  # rank ceil(2.5) = 3
+    assert metrics.percentile(values, 95) == 50.0  # rank ceil(4.75) = 5
+    assert metrics.percentile(values, 0) == 15.0
+    assert metrics.percentile([7.0], 95) == 7.0
+    assert metrics.percentile([], 50) is None
+
+
+def test_prf_and_empty_denominators() -> None:
+    assert metrics.prf(3, 4, 6) == pytest.approx((0.75, 0.5, 0.6))
+    assert metrics.prf(0, 0, 5) == (None, 0.0, None)
+    assert metrics.prf(0, 3, 5) == (0.0, 0.0, 0.0)
+
+
+BASE = Scores(
+    answerable=True,
+    refused=False,
+    failed=False,
+    em=0.0,
+    f1=0.0,
+    contained=False,
+    doc_recall=1.0,
+    rr=1.0,
+    evidence_recall=1.0,
+    citations=1,
+    valid_citations=1,
+    supporting_citations=0,
+    latency_ms=100.0,
+    prompt_tokens=0,
+    completion_tokens=0,
+)
+
+
+def scores(**changes: Any) -> Scores:
+    return dataclasses.replace(BASE, **changes)
+
+
+def test_aggregate_by_hand() -> None:
+    rows = [
+        # answerable, answered right: EM 1, F1 1, two citations, one supports
+        scores(em=1.0, f1=1.0, contained=True, citations=2, valid_citations=2, supporting_citations=1,
+               latency_ms=10.0, prompt_tokens=100, completion_tokens=10),
+        # answerable, answered wrong; the gold document is retrieved at rank 2 only, evidence missed
+        scores(f1=0.5, rr=0.5, evidence_recall=0.0, latency_ms=20.0, prompt_tokens=200, completion_tokens=30),
+        # answerable, refused (its retrieval missed the gold document)
+        scores(refused=True, doc_recall=0.0, rr=0.0, evidence_recall=0.0, citations=0, valid_citations=0,
+               latency_ms=30.0),
+        # unanswerable, refused: right
+        scores(answerable=False, refused=True, doc_recall=None, rr=None, evidence_recall=None, citations=0,
+               valid_citations=0, latency_ms=40.0),
+        # unanswerable, answered with an invalid quote: wrong
+        scores(answerable=False, doc_recall=None, rr=None, evidence_recall=None, valid_citations=0,
+               latency_ms=50.0),
+        # unanswerable, failed: counts as not refused, so wrong
+        scores(answerable=False, failed=True, doc_recall=None, rr=None, evidence_recall=None, citations=0,
+               valid_citations=0, latency_ms=60.0),
+    ]  # fmt: skip
+    m = metrics.aggregate(rows)
+    assert m["doc_recall_at_k"] == pytest.approx(2 / 3)
+    assert m["evidence_recall_at_k"] == pytest.approx(1 / 3)
+    assert m["mrr"] == pytest.approx((1 + 0.5 + 0) / 3)
+    assert m["accuracy"] == pytest.approx(2 / 6)  # rows 1 and 4
+    assert m["gold_contained"] == pytest.approx(1 / 3)
+    assert m["exact_match"] == pytest.approx(1 / 3)
+    assert m["f1"] == pytest.approx(1.5 / 3)
+    assert m["squad2_exact_match"] == pytest.approx((1 + 0 + 0 + 1 + 0 + 0) / 6)
+    assert m["squad2_f1"] == pytest.approx((1 + 0.5 + 0 + 1 + 0 + 0) / 6)
+    assert m["quote_validity"] == pytest.approx(3 / 4)  # 2 + 1 + 0 valid of 2 + 1 + 1
+    assert m["citation_precision"] == pytest.approx(1 / 3)  # answerable rows: 1 supporting of 3 citations
+    assert m["citation_recall"] == pytest.approx(1 / 3)
+    # refusals: 2 refused, 1 of them unanswerable; 3 unanswerable questions
+    assert m["refusal_precision"] == pytest.approx(1 / 2)
+    assert m["refusal_recall"] == pytest.approx(1 / 3)
+    assert m["refusal_f1"] == pytest.approx(2 * 0.5 * (1 / 3) / (0.5 + 1 / 3))
+    assert m["latency_p50_ms"] == 30.0  # nearest rank ceil(3) of 6
+    assert m["latency_p95_ms"] == 60.0
+    assert m["prompt_tokens"] == pytest.approx(300 / 5)  # the failed question is left out
+    assert m["completion_tokens"] == pytest.approx(40 / 5)
+    assert m["failures"] == 1
+    assert set(m) == set(metrics.DEFINITIONS)
+
+
+def test_aggregate_without_unanswerable_questions_or_citations_says_n_a() -> None:
+    m = metrics.aggregate([scores(citations=0, valid_citations=0)])
+    assert m["quote_validity"] is None
+    assert m["citation_precision"] is None
+    assert m["refusal_precision"] is None and m["refusal_recall"] is None and m["refusal_f1"] is None
+    assert metrics.aggregate([])["accuracy"] is None
+
+
+def test_correct() -> None:
+    assert scores(contained=True).correct
+    assert not scores(contained=True, refused=True).correct
+    assert scores(answerable=False, refused=True).correct
+    assert not scores(answerable=False).correct
