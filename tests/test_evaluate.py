@@ -219,8 +219,6 @@ def test_qa_eval_as_a_subprocess(runs: tuple[RunSummary, RunSummary], work: Path
     argv = [sys.executable, "-m", "qa", "--home", str(work / "home"), "eval", str(QUESTIONS), "--docs", str(DOCS),
             "--limit", "3", "--out", str(work / "sub")]  # fmt: skip
     done = subprocess.run(argv, cwd=work, env=env, capture_output=True, text=True, timeout=180)
-    if done.returncode == 2 and "invalid choice: 'eval'" in done.stderr:
-        pytest.xfail("qa/cli.py does not register `eval` yet (the two lines from the evaluation work)")
     assert done.returncode == 0, done.stderr
     assert "quote_validity" in done.stdout and len(lines(work / "sub" / "results.jsonl")) == 3
     compared = subprocess.run([sys.executable, "-m", "qa", "eval", "compare", str(work / "run1"), str(work / "sub")],
