@@ -7,7 +7,7 @@ import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from qa.answering import Answerer, Options, Turn
 from qa.embedders import Embedder
@@ -19,6 +19,14 @@ from qa.records import Answer, DocInfo, Document, Hit, IngestReport
 from qa.retrieval import Retriever
 from qa.settings import Settings
 from qa.store import ChunkStore
+
+
+class AskOptions(TypedDict, total=False):
+    """The per-question choices of `QA.ask` and `QA.ask_stream`; each one left out (or None) is the settings'."""
+
+    backend: str | None  # auto, openai, llama or extractive
+    k: int | None  # passages to answer from
+    strict: bool | None  # refuse rather than show a sentence no passage supports
 
 
 class QA:
@@ -84,37 +92,24 @@ class QA:
         return report
 
     def ask(
-        self,
-        question: str,
-        history: Sequence[Turn | dict[str, str]] = (),
-        *,
-        backend: str | None = None,
-        k: int | None = None,
-        strict: bool | None = None,
+        self, question: str, history: Sequence[Turn | dict[str, str]] = (), **options: Unpack[AskOptions]
     ) -> Answer:
         """A short answer whose every citation quotes its source verbatim, or a refusal."""
-        for event in self.ask_stream(question, history, backend=backend, k=k, strict=strict):
+        for event in self.ask_stream(question, history, **options):
             if isinstance(event, Answer):
                 return event
         raise AssertionError("the answer stream ended without an Answer")  # pragma: no cover
 
     def ask_stream(
-        self,
-        question: str,
-        history: Sequence[Turn | dict[str, str]] = (),
-        *,
-        backend: str | None = None,
-        k: int | None = None,
-        strict: bool | None = None,
+        self, question: str, history: Sequence[Turn | dict[str, str]] = (), **options: Unpack[AskOptions]
     ) -> Iterator[str | Answer]:
         """Text deltas as the backend produces them, then the final `Answer`."""
         if not question.strip():
             raise ConfigError("the question is empty")
-        answerer = self._answerer(backend or self.settings.backend, k, strict)
-        yield from answerer.stream(question.strip(), history)
+        yield from self._answerer(**options).stream(question.strip(), history)
 
-    def _answerer(self, backend: str, k: int | None, strict: bool | None) -> Answerer:
-        settings = replace(self.settings, backend=backend)
+    def _answerer(self, *, backend: str | None = None, k: int | None = None, strict: bool | None = None) -> Answerer:
+        settings = replace(self.settings, backend=backend or self.settings.backend)
         name = settings.resolved_backend()
         with self._lock:  # two first questions at once must not load a model twice
             if name not in self._generators:

@@ -31,62 +31,13 @@ from qa.api import QA
 from qa.embedders import Embedder
 from qa.errors import ConfigError, QAError
 from qa.eval_report import Comparison, compare, counts, format_table, write_outputs
+from qa.questions import Question, doc_names, load_questions, sample
 from qa.records import Answer, Hit, IngestReport
 from qa.settings import BACKENDS, Settings
 
-__all__ = ["Comparison", "Question", "QuestionResult", "RunSummary", "compare", "evaluate", "load_questions"]
+__all__ = ["Comparison", "QuestionResult", "RunSummary", "compare", "evaluate"]
 
 Progress = Callable[[int, int], None]  # (questions done, questions in the run)
-
-
-@dataclass(frozen=True)
-class Question:
-    """One line of a question set (the layout of `../shared/benchmarks/README.md`)."""
-
-    id: str
-    question: str
-    answers: tuple[str, ...]
-    doc_ids: tuple[str, ...]
-    evidence: tuple[str, ...]
-    answerable: bool
-
-
-def _question(row: dict[str, Any]) -> Question:
-    return Question(
-        str(row["id"]),
-        str(row["question"]),
-        tuple(row.get("answers") or ()),
-        tuple(row.get("doc_ids") or ()),
-        tuple(row.get("evidence") or ()),
-        bool(row["answerable"]),
-    )
-
-
-def sample(items: Sequence[Question], limit: int | None) -> list[Question]:
-    """All items, or `limit` of them evenly spaced through the set (positions floor(i * n / limit))."""
-    if limit is None or limit >= len(items):
-        return list(items)
-    if limit < 1:
-        raise ConfigError("--limit must be at least 1")
-    return [items[i * len(items) // limit] for i in range(limit)]
-
-
-def load_questions(path: str | Path) -> list[Question]:
-    """The question set at `path` (JSONL); a malformed line is an error naming the line."""
-    path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"no question set at {path}; give a .jsonl file like eval/seed.jsonl")
-    found: list[Question] = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            found.append(_question(json.loads(line)))
-        except (ValueError, KeyError, TypeError) as exc:
-            raise ConfigError(f"{path}, line {number}: not a question ({exc}); see the layout in eval/SEED.md") from exc
-    if not found:
-        raise ConfigError(f"{path} holds no questions")
-    return found
 
 
 @dataclass(frozen=True)
@@ -156,16 +107,6 @@ def eval_settings(settings: Settings, docs: Path, home: Path | None = None) -> S
     )  # fmt: skip
     name = "eval-" + hashlib.sha256(key.encode()).hexdigest()[:16]
     return replace(settings, home=(home or settings.home) / "eval", collection=name)
-
-
-def doc_names(qa: QA, docs: Path) -> dict[str, str]:
-    """Stored doc id -> the question sets' id: the file name without extension, relative to `docs`."""
-    root, names = docs.resolve(), {}
-    for info in qa.documents():
-        path = Path(info.path)
-        relative = path.relative_to(root) if path.is_relative_to(root) else Path(path.name)
-        names[info.doc_id] = relative.with_suffix("").as_posix()
-    return names
 
 
 class _Runner:
@@ -361,7 +302,7 @@ def evaluate(
     qa = QA(run_settings, embedder=embedder)
     report = qa.ingest([docs], prune=True, progress=ingest_progress)
     config["ingest_s"] = round(time.perf_counter() - started, 1)
-    runner = _Runner(qa, doc_names(qa, docs), backend, k)
+    runner = _Runner(qa, doc_names(qa.documents(), docs), backend, k)
     results = _ask_all(runner, chosen, Path(out) if out else None, progress)
     models = sorted({r.model for r in results if r.model})
     backends = sorted({r.backend for r in results if r.backend})

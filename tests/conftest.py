@@ -17,11 +17,7 @@ os.environ["NO_PROXY"] = os.environ["no_proxy"] = "127.0.0.1,localhost,::1"
 os.environ["ANONYMIZED_TELEMETRY"] = "False"  # Chroma's own telemetry switch (server and clients)
 
 import shutil  # noqa: E402  (the environment above must be in place first)
-import socket  # noqa: E402
-import subprocess  # noqa: E402
 import sys  # noqa: E402
-import time  # noqa: E402
-import urllib.request  # noqa: E402
 import uuid  # noqa: E402
 from collections.abc import Callable, Iterator, Sequence  # noqa: E402
 from pathlib import Path  # noqa: E402
@@ -33,6 +29,7 @@ import pytest  # noqa: E402
 from qa import QA, Settings  # noqa: E402
 from qa.embedders import Embedder, MiniLMEmbedder  # noqa: E402
 from qa.store import ChunkStore  # noqa: E402
+from tests.processes import free_port, server_process  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED = ROOT / "seeds" / "north-korean-troops-in-kursk.txt"
@@ -148,19 +145,6 @@ def embedder(real_embedder: MiniLMEmbedder) -> MemoEmbedder:
     return MemoEmbedder(real_embedder)
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _tail(path: Path, lines: int = 40) -> str:
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return "(no log)"
-
-
 @pytest.fixture(scope="session")
 def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A real `chroma run` server on a free loopback port; yields its URL."""
@@ -168,38 +152,11 @@ def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     executable = Path(sys.executable).with_name("chroma")
     if not executable.exists():
         pytest.fail(f"the chroma console script is missing at {executable}")
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
-    log_path = folder / "server.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [str(executable), "run", "--path", str(folder / "data"), "--port", str(port), "--host", "127.0.0.1"],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-        )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"the Chroma server exited with {process.returncode}:\n{_tail(log_path)}")
-            try:
-                with urllib.request.urlopen(f"{url}/api/v2/heartbeat", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"the Chroma server did not answer on {url} within 30 s:\n{_tail(log_path)}")
-            time.sleep(0.2)
+    command = [str(executable), "run", "--path", str(folder / "data"), "--port", str(port), "--host", "127.0.0.1"]
+    with server_process("the Chroma server", command, f"{url}/api/v2/heartbeat", folder / "server.log"):
         yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
 
 
 # --- QA objects --------------------------------------------------------------------------------------

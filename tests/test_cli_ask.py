@@ -11,7 +11,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import uuid
@@ -25,6 +24,7 @@ from qa import QA, Settings
 from qa.embedders import Embedder
 from tests.conftest import SEED, SEED_QUESTION
 from tests.fake_openai import assert_grounded
+from tests.processes import free_port
 
 pytestmark = pytest.mark.slow  # every test here waits for `qa` subprocesses
 TIMEOUT = 180
@@ -67,14 +67,7 @@ class Index:
         return self.folder / "docs" / SEED.name
 
 
-def dead_url() -> str:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}/v1"  # nothing listens there once the socket is closed
-
-
-DEAD_URL = dead_url()
+DEAD_URL = f"http://127.0.0.1:{free_port()}/v1"  # nothing listens there once the port's socket is closed
 
 
 @pytest.fixture(scope="module")

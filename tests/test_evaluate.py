@@ -20,8 +20,9 @@ from qa import Settings
 from qa.embedders import Embedder
 from qa.eval_cli import add_eval_commands, run_eval
 from qa.eval_report import render_report
-from qa.evaluate import RunSummary, compare, evaluate, load_questions, sample
+from qa.evaluate import RunSummary, compare, evaluate
 from qa.metrics import DEFINITIONS
+from qa.questions import load_questions, sample
 from tests.conftest import ROOT
 
 QUESTIONS = ROOT / "eval" / "seed.jsonl"

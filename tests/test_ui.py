@@ -10,7 +10,6 @@ import html
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -28,6 +27,7 @@ from qa import QA, Settings
 from qa.records import Answer, Citation
 from tests.conftest import SEED, SEED_QUESTION
 from tests.fake_openai import FakeOpenAI, serve
+from tests.processes import free_port
 from ui import render
 from ui.library import add_uploads, remove_document
 from ui.pipeline import Pipeline, build_settings, history, pipeline_key, store_key
@@ -358,9 +358,7 @@ def test_qa_ui_starts_the_app_on_loopback(tmp_path: Path) -> None:
 
     if "ui" not in cli.COMMANDS:
         pytest.skip("`qa ui` is not in qa/cli.py yet")
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "QA_"))}
     command = [sys.executable, "-m", "qa", "--home", str(tmp_path / "home"), "ui", "--port", str(port)]
     process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)

@@ -9,11 +9,8 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import subprocess
 import sys
 import time
-import urllib.request
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -31,6 +28,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from qa import QA, Settings
 from tests.conftest import SEED, SEED_QUESTION
+from tests.processes import free_port, server_process
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = ROOT / "ui" / "app.py"
@@ -46,26 +44,6 @@ pytestmark = [
 ]
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _wait_healthy(url: str, process: subprocess.Popen[bytes], log: Path, seconds: float = 30) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"streamlit exited with {process.returncode}:\n{log.read_text(errors='replace')[-3000:]}")
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.2)
-    pytest.fail(f"streamlit did not answer on {url} within {seconds:g} s:\n{log.read_text(errors='replace')[-3000:]}")
-
-
 @pytest.fixture(scope="module")
 def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The app on a free loopback port, over an index that already holds the seed article."""
@@ -74,25 +52,15 @@ def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     QA(settings).ingest([SEED])
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "QA_"))}
     env |= {"QA_HOME": str(settings.home), "QA_COLLECTION": settings.collection, "QA_BACKEND": "extractive"}
-    port = _free_port()
-    log = folder / "streamlit.log"
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
     command = [
         sys.executable, "-m", "streamlit", "run", str(APP),
         "--server.address", "127.0.0.1", "--server.port", str(port), "--server.headless", "true",
         "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none", "--client.toolbarMode", "minimal",
     ]  # fmt: skip
-    with log.open("wb") as out:
-        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-    try:
-        _wait_healthy(f"http://127.0.0.1:{port}", process, log)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
+    with server_process("streamlit", command, f"{url}/_stcore/health", folder / "streamlit.log", cwd=ROOT, env=env):
+        yield url
 
 
 @pytest.fixture

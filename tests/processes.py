@@ -1,0 +1,88 @@
+"""Servers the tests start as child processes on loopback: a free port, start, wait until up, stop.
+
+The Chroma server (conftest.py), the Streamlit app (test_ui_browser.py) and llama.cpp's OpenAI-compatible server
+(test_llm_backends.py) all go the same way: `server_process(...)` starts the command with its output in a log
+file, waits until a URL answers 200, yields what it answered, and stops the process when the block ends. A
+process that exits early, or a URL that never answers, fails the test with the end of the log.
+"""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import time
+import urllib.request
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on (at the moment of asking)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def log_tail(path: Path, lines: int = 40) -> str:
+    """The last `lines` lines of a log file, for a failure message."""
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
+
+
+def wait_until_up(name: str, url: str, process: subprocess.Popen[bytes], log: Path, seconds: float = 30) -> bytes:
+    """Poll `url` until it answers 200 and return the body; fail the test (with the log's tail) if the process
+    exits or `seconds` pass first."""
+    deadline = time.monotonic() + seconds
+    while True:
+        if process.poll() is not None:
+            pytest.fail(f"{name} exited with {process.returncode}:\n{log_tail(log)}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return bytes(response.read())
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            pytest.fail(f"{name} did not answer on {url} within {seconds:g} s:\n{log_tail(log)}")
+        time.sleep(0.2)
+
+
+def stop(process: subprocess.Popen[bytes], seconds: float = 10) -> None:
+    """Terminate the process; kill it if it has not exited after `seconds`."""
+    process.terminate()
+    try:
+        process.wait(timeout=seconds)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=seconds)
+
+
+@contextmanager
+def server_process(
+    name: str,
+    command: Sequence[str],
+    ready_url: str,
+    log: Path,
+    *,
+    seconds: float = 30,
+    cwd: Path | None = None,
+    env: Mapping[str, str] | None = None,
+) -> Iterator[bytes]:
+    """Run `command` (output to `log`) until the block ends; yields the body of `ready_url`'s first 200 answer.
+
+    `name` says which server in a failure ("the Chroma server exited with 1: ..."); `seconds` is how long it may
+    take to come up.
+    """
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            command, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+        )
+    try:
+        yield wait_until_up(name, ready_url, process, log, seconds)
+    finally:
+        stop(process)
