@@ -72,9 +72,9 @@ def relevant(best: Candidate, min_evidence: float) -> bool:
 class Answerer:
     """Runs the pipeline for one backend (`generator` None means extractive)."""
 
-    def __init__(self, search: Search, embedder: Embedder, generator: Generator | None, options: Options) -> None:
+    def __init__(self, search: Search, reader: Embedder, generator: Generator | None, options: Options) -> None:
         self._search = search
-        self._embedder = embedder
+        self._reader = reader  # reads candidate sentences (qa.factory.make_reader)
         self._generator = generator
         self._options = options
         self.backend = generator.name if generator else "extractive"
@@ -87,7 +87,7 @@ class Answerer:
         standalone = self._standalone(question, turns)
         hits = self._search(standalone, self._options.k)
         passages = [Passage(i, h.doc_id, h.source, h.start, h.end, h.text, h.page) for i, h in enumerate(hits, 1)]
-        ranked = [c for c in score(standalone, passages, self._embedder) if not looks_like_instruction(c.text)]
+        ranked = [c for c in score(standalone, passages, self._reader) if not looks_like_instruction(c.text)]
         base = Answer(question, REFUSAL_TEXT, True, self.backend, self.model, standalone_question=standalone)
         if not ranked or not relevant(ranked[0], self._options.min_evidence):
             yield self._finish(base, started)

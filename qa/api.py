@@ -12,7 +12,7 @@ from typing import Any, TypedDict, Unpack
 from qa.answering import Answerer, Options, Turn
 from qa.embedders import Embedder
 from qa.errors import ConfigError, NotFoundError
-from qa.factory import make_embedder, make_generator, make_store
+from qa.factory import make_embedder, make_generator, make_reader, make_store
 from qa.generators import Generator
 from qa.ingest import Ingestor, Progress, doc_id_for
 from qa.records import Answer, DocInfo, Document, Hit, IngestReport
@@ -52,6 +52,7 @@ class QA:
         cache = self.settings.home / "bm25" / self.settings.collection
         self._retriever = Retriever(self.store, self.embedder, cache)
         self._ingestor = Ingestor(self.store, self.embedder, self.settings)
+        self._reader = make_reader(self.embedder)
         self._generators: dict[str, Generator | None] = {}
         self._lock = threading.Lock()
         if generator is not None:
@@ -120,7 +121,7 @@ class QA:
             context_tokens=settings.context_tokens,
             answer_tokens=settings.answer_tokens,
         )
-        return Answerer(lambda q, n: self.search(q, k=n), self.embedder, self._generators[name], options)
+        return Answerer(lambda q, n: self.search(q, k=n), self._reader, self._generators[name], options)
 
     def warm(self) -> None:
         """Load the lexical index now rather than on the first search."""

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -157,6 +157,59 @@ def overlap(claim: str, sentence: str) -> float:
     """Share of the claim's content words found in the sentence (0..1)."""
     wanted = words(claim)
     return len(wanted & words(sentence)) / len(wanted) if wanted else 0.0
+
+
+# "12 000", "12,000", "3.3": a group of three digits after a space or a comma goes on with the number
+_NUMBER = re.compile(r"\d{1,3}(?:[ ,]\d{3}(?!\d))+(?:\.\d+)?|\d+(?:\.\d+)?")
+_NUMERALS = dict(
+    [(w, str(i)) for i, w in enumerate("zero one two three four five six seven eight nine ten".split()) if i != 1]
+    + [(w, str(i)) for i, w in enumerate("eleven twelve thirteen fourteen fifteen sixteen".split(), 11)]
+    + [(w, str(i)) for i, w in enumerate("seventeen eighteen nineteen".split(), 17)]
+    + [(w, str(i * 10)) for i, w in enumerate("twenty thirty forty fifty sixty seventy eighty ninety".split(), 2)]
+    + [(w, w) for w in ("hundred", "thousand", "million", "billion", "trillion", "dozen")]
+)
+
+
+def numbers(text: str) -> set[str]:
+    """The numbers of `text`, written alike: "12 000" and "12,000" as "12000", "three" as "3" ("one" is left
+    out: it is mostly a pronoun)."""
+    folded = fold(text)[0]
+    found = {re.sub("[ ,]", "", n) for n in _NUMBER.findall(folded)}
+    return found | {_NUMERALS[w] for w in _WORD.findall(folded) if w in _NUMERALS}
+
+
+def _plain(word: str) -> str:
+    return word.lower().strip("'-").removesuffix("'s")
+
+
+def lower_case_words(texts: Sequence[str]) -> set[str]:
+    """The words `texts` use in lower case: a capitalised one of them is a common word, not a name."""
+    return {_plain(w) for t in texts for w in _WORD.findall(t.translate(_FOLD)) if w[:1].islower()}
+
+
+def names(claim: str, common: Collection[str] = (), lead: bool = True) -> set[str]:
+    """The proper names of `claim` as match keys (lowered, stemmed): its capitalised words of two letters or
+    more, except `common` words and stopwords ("US" is a name, "Us" is not). Its first word is capitalised
+    anyway: it counts only with `lead`."""
+    found = _WORD.findall(claim.translate(_FOLD))[0 if lead else 1 :]
+    capitalised = {w.strip("'-").removesuffix("'s") for w in found if w[:1].isupper()}
+    kept = {_plain(w) for w in capitalised if w.isupper() or _plain(w) not in STOPWORDS}
+    return set(_stemmer().stemWords([w for w in kept if len(w) > 1 and w not in common]))
+
+
+def _same_name(a: str, b: str) -> bool:
+    """Keys of one name: equal, or one a prefix of the other ("korea"/"korean", "ukrain"/"ukrainian")."""
+    short, long = sorted((a, b), key=len)
+    return a == b or (len(short) >= 4 and long.startswith(short) and len(long) - len(short) <= 3)
+
+
+def has_names(wanted: Collection[str], text: str) -> bool:
+    """Whether `text` holds every name in `wanted` (keys from `names`); a hyphenated word holds its parts."""
+    if not wanted:
+        return True
+    found = _WORD.findall(text.translate(_FOLD))
+    keys = set(_stemmer().stemWords([_plain(p) for w in found for p in (w, *w.split("-")) if _plain(p)]))
+    return all(n in keys or any(_same_name(n, k) for k in keys) for n in wanted)
 
 
 def best_support(

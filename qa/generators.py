@@ -93,7 +93,7 @@ def smollm2_path() -> Path | None:
 
 
 class LlamaGenerator:
-    """A GGUF model run in-process by llama.cpp (the optional `local` extra)."""
+    """A GGUF model run in-process by llama.cpp (the optional `local` extra) on `threads` CPU threads."""
 
     name = "llama"
 
@@ -106,9 +106,17 @@ class LlamaGenerator:
             raise ConfigError(f"no GGUF model at {model_path}; check QA_LLM_MODEL_PATH")
         self.model = model_path.name
         self._lock = threading.Lock()
+        # the prompt is read with every thread, the answer written with half of them: each token waits for its
+        # slowest thread, and with one per core any other work stalls them all (README: QA_LLM_THREADS)
+        writing = max(1, threads // 2) if threads else None
         try:
             self._llama: Any = llama_cpp.Llama(
-                model_path=str(model_path), n_ctx=context, n_threads=threads, verbose=False, seed=0
+                model_path=str(model_path),
+                n_ctx=context,
+                n_threads=writing,
+                n_threads_batch=threads,
+                verbose=False,
+                seed=0,
             )
         except Exception as exc:  # llama.cpp raises ValueError/RuntimeError for unreadable files
             raise ConfigError(f"llama.cpp cannot load {model_path}: {exc}") from exc

@@ -4,15 +4,32 @@ cited passage, so it is verbatim by construction; sentences nothing supports are
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 
-from qa.citations import Passage, best_support, cited_numbers, claims, locate, quoted_spans
+from qa.citations import (
+    Claim,
+    Passage,
+    best_support,
+    cited_numbers,
+    claims,
+    fold,
+    has_names,
+    locate,
+    lower_case_words,
+    names,
+    numbers,
+    quoted_spans,
+)
 from qa.records import Citation
 from qa.sentences import sentence_spans
 
 MIN_SUPPORT = 0.34  # share of a claim's content words its quote must carry
-AUTO_CITE = 1.0  # an uncited sentence is credited only to a passage sentence holding all its content words
+# An uncited sentence is credited to a passage sentence holding at least this share of its content words (at
+# most one word in seven missing) and every number and name it states. Among the uncited sentences SmolLM2 wrote
+# in the seed and squad2_500 runs of eval/README.md, the false ones whose numbers and names were all in one
+# sentence held 0.75-0.83 of their words: one word changed the claim (examples in tests/test_citations.py).
+AUTO_CITE = 0.85
 REFUSAL_TEXT = "The documents don't say."
 _REFUSAL = re.compile(
     r"NOT[ _]IN[ _]DOCUMENTS|\b(passages?|documents?|context|text|sources?)\b[^.]{0,40}\b(do(es)?n[o’']?t|do(es)? not|"
@@ -65,26 +82,44 @@ class _Numbering:
         return n
 
 
-def _inside_instruction(text: str, start: int, end: int) -> bool:
-    """Whether any sentence overlapping text[start:end] addresses the model."""
-    return any(looks_like_instruction(text[s:e]) for s, e in sentence_spans(text) if s < end and start < e)
+Span = tuple[int, int, float]  # start and end in the passage, support score
 
 
-def _quote_in(claim: str, p: Passage) -> tuple[int, int, float] | None:
-    """The span of passage `p` that backs `claim`: a quote the model wrote, if it is really there, else
-    the passage's best-supporting sentence; None when nothing in `p` supports the claim."""
-    for quoted in quoted_spans(claim):
+def _around(text: str, start: int, end: int) -> str:
+    """The sentences of `text` that `text[start:end]` stands in."""
+    return " ".join(text[s:e] for s, e in sentence_spans(text) if s < end and start < e)
+
+
+def _span(claim: str, p: Passage, admits: Callable[[str], bool], need: float, quotes: bool) -> Span | None:
+    """The span of passage `p` that backs `claim`: a quote the model wrote (with `quotes`), if it is really
+    there, else the best-supporting sentence if it scores `need`; only in sentences that `admits`."""
+    for quoted in quoted_spans(claim) if quotes else ():
         found = locate(quoted, p.text)
-        if found and not _inside_instruction(p.text, *found):
+        if found and admits(_around(p.text, *found)):
             return found[0], found[1], 1.0
-    start, end, score = best_support(claim, p.text, 0, len(p.text), skip=looks_like_instruction)
-    return (start, end, score) if score >= MIN_SUPPORT else None
+    start, end, score = best_support(claim, p.text, 0, len(p.text), skip=lambda s: not admits(s))
+    return (start, end, score) if score >= need else None
 
 
-def _backing(claim: str, passages: Sequence[Passage]) -> list[tuple[Passage, tuple[int, int, float]]]:
-    """The passages that support `claim`, best first, each with its supporting span."""
-    found = [(p, span) for p in passages if (span := _quote_in(claim, p))]
-    return sorted(found, key=lambda ps: -ps[1][2])
+def _admits(stated: set[str], named: Collection[str] = ()) -> Callable[[str], bool]:
+    """Evidence for a claim: a sentence that does not address the model and states its numbers and names."""
+    return lambda s: not looks_like_instruction(s) and stated <= numbers(s) and has_names(named, s)
+
+
+def _backing(claim: Claim, passages: Sequence[Passage], common: Collection[str]) -> list[tuple[Passage, Span]]:
+    """The passages that back `claim`, best first, each with its span. A cited claim: each passage it cites
+    that holds its names, at a quote it wrote or at a sentence holding its numbers. An uncited one: the one
+    sentence of all passages that holds its numbers and names and plainly says it (AUTO_CITE)."""
+    stated = numbers(claim.text)
+    if claim.cited:
+        named, cited = names(claim.text, common, lead=False), [passages[n - 1] for n in claim.cited]
+        admits = _admits(stated)
+        spans = [(p, _span(claim.text, p, admits, MIN_SUPPORT, quotes=True)) for p in cited if has_names(named, p.text)]
+    else:
+        admits = _admits(stated, names(claim.text, common))
+        spans = [(p, _span(claim.text, p, admits, AUTO_CITE, quotes=False)) for p in passages]
+    found = sorted(((p, s) for p, s in spans if s), key=lambda ps: -ps[1][2])
+    return found if claim.cited else found[:1]
 
 
 def with_markers(sentence: str, markers: str) -> str:
@@ -94,16 +129,24 @@ def with_markers(sentence: str, markers: str) -> str:
     return f"{body[:cut]} {markers}{body[cut:]}"
 
 
+def _first_of_each(found: list[Claim]) -> list[Claim]:
+    """The claims without repeats: a sentence said again (whatever its case, spacing or markers) is dropped."""
+    first: dict[str, Claim] = {}
+    for claim in found:
+        first.setdefault(fold(claim.text)[0].strip(), claim)
+    return list(first.values())
+
+
 def ground(answer: str, passages: Sequence[Passage]) -> Grounded:
-    """Map the backend's [n] citations onto verbatim quotes; drop citations to passages that don't exist."""
+    """Map the backend's [n] citations onto verbatim quotes, drop citations to passages that don't exist, credit
+    an uncited sentence to the passage sentence that plainly says it, and say each repeated sentence once."""
     numbering = _Numbering()
     parts: list[str] = []
     unsupported: list[str] = []
     found, dropped = claims(answer, len(passages))
-    for claim in found:
-        backed = _backing(claim.text, [passages[n - 1] for n in claim.cited] if claim.cited else passages)
-        if not claim.cited:  # an uncited sentence is credited only to a passage that plainly says it
-            backed = [(p, span) for p, span in backed[:1] if span[2] >= AUTO_CITE]
+    common = lower_case_words([p.text for p in passages])
+    for claim in _first_of_each(found):
+        backed = _backing(claim, passages, common)
         if not backed:
             unsupported.append(claim.text)
             parts.append(claim.text)

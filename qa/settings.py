@@ -7,6 +7,7 @@ Precedence: explicit arguments, then `QA_*` environment variables (and the OpenA
 from __future__ import annotations
 
 import dataclasses
+import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -21,6 +22,13 @@ BACKENDS = ("auto", "openai", "llama", "extractive")
 
 def _doc(text: str, env: str | None = None) -> dict[str, str]:
     return {"doc": text, "env": env or ""}
+
+
+def usable_cores() -> int:
+    """The CPU cores this process may run on (its affinity, where the system says), at least 1."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return os.cpu_count() or 1
 
 
 @dataclass(frozen=True)
@@ -53,6 +61,14 @@ class Settings:
     )
     context_tokens: int = field(default=4096, metadata=_doc("the model's context window", "QA_CONTEXT_TOKENS"))
     answer_tokens: int = field(default=256, metadata=_doc("most tokens an answer may take", "QA_ANSWER_TOKENS"))
+    llm_threads: int = field(
+        default_factory=usable_cores,
+        metadata=_doc(
+            "CPU threads of the llama backend: all read the prompt, half (at least 1) write the answer; default: "
+            "every core this process may use",
+            "QA_LLM_THREADS",
+        ),
+    )
     strict: bool = field(default=False, metadata=_doc("refuse answers with unsupported sentences", "QA_STRICT"))
 
     def __post_init__(self) -> None:
@@ -69,6 +85,8 @@ class Settings:
             raise ConfigError(f"unknown backend {self.backend!r}; choose one of {', '.join(BACKENDS)} (QA_BACKEND)")
         if self.k < 1 or self.max_file_mb <= 0 or self.timeout <= 0:
             raise ConfigError("QA_K, QA_MAX_FILE_MB and QA_TIMEOUT must be positive")
+        if self.llm_threads < 1:
+            raise ConfigError(f"QA_LLM_THREADS={self.llm_threads} is not a thread count; set it to 1 or more")
 
     def resolved_backend(self) -> str:
         """The backend `auto` stands for: an endpoint if one is configured, else a local model, else none."""

@@ -267,6 +267,61 @@ def test_an_unsupported_sentence_is_marked_and_strict_refuses(openai_qa: OpenAIQ
         assert strict.unsupported == ("He was born in Moscow in 1963.",)  # still says why
 
 
+def test_an_uncited_reply_that_plainly_says_it_is_answered_with_the_quote(
+    openai_qa: OpenAIQA, server: FakeOpenAI
+) -> None:
+    qa = openai_qa()
+    said = (
+        "Ukrainian military intelligence says Moscow appointed Russian Deputy Defence Minister Yunus-bek Yevkurov to "
+        "oversee the training of DPRK troops."
+    )  # no marker, as small models write; "says" is not in the article (15 of its 16 words are)
+    server.reply(f"{said} He was born in Moscow in 1963.", times=2)
+    answer = qa.ask(SEED_QUESTION)
+    assert_grounded(qa, answer)
+    assert not answer.refused  # one grounded sentence is an answer
+    assert [c.quote for c in answer.citations] == [YEVKUROV]
+    assert answer.text == f"{said.removesuffix('.')} [1]. He was born in Moscow in 1963."
+    assert answer.unsupported == ("He was born in Moscow in 1963.",)
+    strict = qa.ask(SEED_QUESTION, strict=True)
+    assert_grounded(qa, strict)
+    assert strict.refused and strict.citations == ()
+
+
+@pytest.mark.parametrize(("troops", "refused"), [("3 000", False), ("12 000", True)])
+def test_an_uncited_reply_is_credited_only_with_the_numbers_the_documents_state(
+    openai_qa: OpenAIQA, server: FakeOpenAI, troops: str, refused: bool
+) -> None:
+    qa = openai_qa()
+    said = f"The US said North Korea had sent {troops} troops to Russia for possible deployment in Ukraine."
+    server.reply(said)
+    answer = qa.ask("How many troops did the US say North Korea had sent to Russia?")
+    assert_grounded(qa, answer)
+    assert len(server.chats) == 1  # the model was asked
+    assert answer.refused is refused
+    if refused:  # all its words but "12" are in the US sentence, which says 3 000
+        assert (answer.text, answer.citations, answer.unsupported) == (REFUSAL_TEXT, (), (said,))
+    else:
+        [citation] = answer.citations
+        assert citation.quote.startswith("On Wednesday, the US said") and "3 000 troops" in citation.quote
+        assert answer.text == said.removesuffix(".") + " [1]." and answer.unsupported == ()
+
+
+def test_a_reply_repeating_itself_is_answered_once(openai_qa: OpenAIQA, server: FakeOpenAI) -> None:
+    qa = openai_qa()
+    server.reply(
+        citing(
+            "Yunus-bek Yevkurov oversees the training [{n}]. He was born in 1963. Yunus-bek Yevkurov oversees the "
+            "training [{n}]. Yunus-bek  Yevkurov oversees THE training. He was born in 1963."
+        )
+    )
+    deltas, answer = events_of(qa, SEED_QUESTION)
+    assert_grounded(qa, answer)
+    assert "".join(deltas).count("Yevkurov") == 3  # the model's own text streams as it was written
+    assert not answer.refused and [c.quote for c in answer.citations] == [YEVKUROV]
+    assert answer.text == "Yunus-bek Yevkurov oversees the training [1]. He was born in 1963."
+    assert answer.unsupported == ("He was born in 1963.",)
+
+
 @pytest.mark.parametrize(
     "reply", ["NOT IN DOCUMENTS", "The passages do not mention who oversees the training of these troops.", ""]
 )

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import shutil
 import socket
 import subprocess
@@ -25,9 +26,10 @@ from pathlib import Path
 
 import pytest
 
-from qa import QA, Settings
+from qa import QA, ConfigError, Settings
 from qa.embedders import Embedder
-from qa.generators import SMOLLM2_FILE, smollm2_path
+from qa.factory import make_generator
+from qa.generators import SMOLLM2_FILE, LlamaGenerator, smollm2_path
 from qa.records import Answer
 from tests.conftest import SEED, SEED_QUESTION
 from tests.fake_openai import assert_grounded
@@ -104,6 +106,26 @@ def test_llama_backend_streams_deltas_before_the_answer(llama_qa: QA) -> None:
     assert_grounded(llama_qa, answer)
     assert deltas and "".join(deltas).strip()
     assert (answer.backend, answer.model) == ("llama", SMOLLM2_FILE)
+
+
+def test_the_thread_count_is_a_setting_defaulting_to_the_usable_cores() -> None:
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    assert Settings().llm_threads == usable and usable >= 1
+    assert Settings.from_env({"QA_LLM_THREADS": "3"}).llm_threads == 3
+    assert Settings.from_env({"QA_LLM_THREADS": "3"}, llm_threads=1).llm_threads == 1  # arguments win
+    for wrong in ("0", "-2", "two", "1.5"):
+        with pytest.raises(ConfigError, match="QA_LLM_THREADS"):
+            Settings.from_env({"QA_LLM_THREADS": wrong})
+
+
+@pytest.mark.parametrize(("threads", "writing"), [(1, 1), (2, 1), (4, 2)])
+def test_llama_cpp_reads_with_every_thread_and_writes_with_half(
+    model_path: Path, index: Settings, threads: int, writing: int
+) -> None:
+    generator = make_generator(replace(index, backend="llama", llm_threads=threads))
+    assert isinstance(generator, LlamaGenerator)
+    context = generator._llama.context_params  # what llama.cpp was given
+    assert (context.n_threads, context.n_threads_batch) == (writing, threads)
 
 
 # --- a real OpenAI-compatible server: llama_cpp.server -----------------------------------------------------

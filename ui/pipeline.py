@@ -65,6 +65,7 @@ def store_key(settings: Settings) -> Settings:
         pipeline_key(settings),
         llm_model=_DEFAULTS.llm_model,
         llm_model_path=None,
+        llm_threads=_DEFAULTS.llm_threads,
         context_tokens=_DEFAULTS.context_tokens,
         answer_tokens=_DEFAULTS.answer_tokens,
         timeout=_DEFAULTS.timeout,

@@ -1,0 +1,187 @@
+"""What kind of thing a question asks for, and whether a sentence holds one: pure functions on text.
+
+The extractive backend refuses when the sentence that best matches a question holds nothing of the kind
+asked for ("on what date ...?" answered by a sentence with no date, "how much is X paying?" by one with no
+sum of money, "what are the names of the generals?" by one that names nobody). Questions whose kind is
+open ("what did Putin say?") are never judged on kind.
+"""
+
+from __future__ import annotations
+
+import re
+
+from qa.citations import words
+
+_MONTHS = (
+    "january|february|march|april|may|june|july|august|september|october|november|december|"
+    "jan|feb|mar|apr|jun|jul|aug|sept?|oct|nov|dec"
+)
+_DAYS = "monday|tuesday|wednesday|thursday|friday|saturday|sunday|yesterday|today|tomorrow"
+_NUMBER_WORDS = (
+    "one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|"
+    "seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|hundreds?|thousands?|"
+    "millions?|billions?|dozens?|half|several|few"
+)
+_PEOPLE_NOUNS = (
+    "general|official|minister|president|leader|person|people|man|woman|men|women|spokes\\w+|commander|ceo|"
+    "author|player|king|queen|officer|director|founder|soldier|politician|journalist|reporter|scientist|"
+    "artist|singer|actor|actress|chairman|head|chief|manager|coach|inventor|writer|judge|senator|governor|"
+    "mayor|ambassador"
+)
+_PEOPLE_ASKED = (  # "which general ...?", "what official ...?"
+    "general|official|minister|president|leader|person|man|woman|spokes\\w+|commander|ceo|author|king|queen|"
+    "officer|director|founder|politician|journalist|senator|governor|mayor|ambassador|judge|chairman|chief"
+)
+_PLACE_KINDS = "country|countries|city|cities|town|towns|region|state|province|capital|continent|village|nations?"
+
+# (kind, how a question asking for it reads), first match wins
+_QUESTIONS: list[tuple[str, re.Pattern[str]]] = [
+    (
+        "money",
+        re.compile(
+            r"^\s*how much\b.*\b(pay|paid|paying|cost|costs|spend|spent|spending|earn|earned|worth|price|charge|"
+            r"fund|funding|budget|owe|owed)\b|^\s*what (was|is) the (price|cost|budget|value)\b",
+            re.I,
+        ),
+    ),
+    ("count", re.compile(r"\bhow many\b|^\s*(how much|what (number|percentage|amount|proportion|share))\b", re.I)),
+    ("measure", re.compile(r"^\s*how (long|old|far|big|large|tall|high|deep|wide|heavy|fast|often)\b", re.I)),
+    (
+        "date",
+        re.compile(
+            r"^\s*when\b|^\s*((on|in|by|since|until) )?(what|which) (year|date|day|month|decade|century)\b", re.I
+        ),
+    ),
+    (
+        "person",
+        re.compile(
+            rf"\bnames? of (the |a |an |this |that )?(\w+ ){{0,3}}({_PEOPLE_NOUNS})s?\b|"
+            rf"^\s*(which|what) (\w+ ){{0,2}}({_PEOPLE_ASKED})s?\b",
+            re.I,
+        ),
+    ),
+    ("name", re.compile(r"\bnames? of\b|\bwhat is (his|her|their|its) name\b", re.I)),
+    ("place", re.compile(rf"^\s*((in|at|from|to) )?(what|which) (\w+ )?({_PLACE_KINDS})\b", re.I)),
+    ("who", re.compile(r"^\s*(who|whom|whose)\b", re.I)),
+    ("where", re.compile(r"^\s*where\b", re.I)),
+]
+
+_DATE = re.compile(
+    rf"\b(1\d{{3}}|20\d{{2}}|\d{{1,4}}s|{_MONTHS}|{_DAYS})\b|\b\d{{1,2}}(st|nd|rd|th)\b|\bcentury\b", re.I
+)
+_NUMBER = re.compile(rf"\b\d[\d,.\s]*\b|\b({_NUMBER_WORDS})\b", re.I)
+_MONEY = re.compile(
+    r"[$€£¥₽]|\b(dollars?|euros?|pounds?|rubles?|roubles?|yuan|yen|won|francs?|rupees?|usd|eur|gbp)\b", re.I
+)
+_CAPITALISED = re.compile(
+    r"\b[A-Z][\w’'-]*(?:\s+(?:[A-Z][\w’'-]*|(?:of|de|von|van|al|bin|la|le|du|del)\b(?=\s+[A-Z])))*"
+)
+_STARTERS = frozenset(
+    "the a an if while when he she it they we i but and or so yet this that these those there here after "
+    "before although though as since because on in at for with by from however meanwhile also then its his "
+    "her their our my what which who where how".split()
+)
+_TITLE = re.compile(
+    r"\b(mr|mrs|ms|dr|sir|lord|lady|minister|president|general|colonel|official|secretary|chancellor|premier|"
+    r"senator|governor|mayor|king|queen|prince|princess|pope|judge|chief|director|chairman|ceo|leader|"
+    r"commander|spokes\w+)\b",
+    re.I,
+)
+_TITLE_BEFORE = re.compile(_TITLE.pattern + r"\.?\s+$", re.I)
+_MONTH_OR_DAY = re.compile(rf"\b({_MONTHS}|{_DAYS})\b", re.I)
+_DEMONYM = re.compile(r"(an|ese|ish|ch|i)$")  # "Russian", "Chinese", "British", "French", "Iraqi"
+_LOCATIVE = re.compile(
+    r"\b(in|at|from|to|near|across|outside|inside|into|of|throughout|within|between|and)\s+(the\s+)?$", re.I
+)
+_PLACE_NOUNS = frozenset(
+    "region regions province city town village state county district valley river island islands coast sea "
+    "ocean mountains mountain area border capital country republic oblast peninsula lake bay".split()
+)
+_LINKS = frozenset("and or is was are were has had have in on at of to from by with for as which who that".split())
+
+
+def answer_type(question: str) -> str | None:
+    """The kind of answer asked for: money, count, measure, date, person, name, place, who, where or None."""
+    for kind, pattern in _QUESTIONS:
+        if pattern.search(question):
+            return kind
+    return None
+
+
+def has_type(kind: str | None, sentence: str, question: str) -> bool:
+    """Whether `sentence` holds something of `kind` that the question itself does not already name."""
+    if kind is None:
+        return True
+    if kind == "money":
+        return bool(_MONEY.search(sentence))
+    if kind == "count":
+        return _has_count(sentence)
+    if kind == "measure":
+        return bool(_NUMBER.search(sentence))
+    if kind == "date":
+        return bool(_DATE.search(sentence))
+    if kind == "person":
+        return bool(people(sentence, question))
+    if kind == "place":
+        return bool(places(sentence, question))
+    return bool(names(sentence, question))  # name, who, where: any name the question lacks
+
+
+def _has_count(sentence: str) -> bool:
+    """A number that is not part of a date ("the 23rd of October", "2024")."""
+    dates = [m.span() for m in _DATE.finditer(sentence)]
+    return any(not any(a < e and s < b for s, e in dates) for a, b in (m.span() for m in _NUMBER.finditer(sentence)))
+
+
+def _clean(name: str) -> str:
+    """A capitalised run without the sentence-opening words caught in it ("The Kremlin" -> "Kremlin")."""
+    parts = name.split()
+    while parts and parts[0].lower() in _STARTERS:
+        parts = parts[1:]
+    return " ".join(parts)
+
+
+def _new_names(sentence: str, question: str) -> list[tuple[re.Match[str], str]]:
+    asked = words(question)
+    found = []
+    for match in _CAPITALISED.finditer(sentence):
+        name = _clean(match.group(0))
+        named = words(name)
+        if name and named and not named <= asked:
+            found.append((match, name))
+    return found
+
+
+def names(sentence: str, question: str) -> list[str]:
+    """Capitalised names in `sentence` that the question does not contain."""
+    return [name for _, name in _new_names(sentence, question)]
+
+
+def people(sentence: str, question: str) -> list[str]:
+    """Names that look like a person's: two or more capitalised words not ending in an adjective of
+    nationality ("North Korean"), or a name right after a title ("Minister Yevkurov")."""
+    found = []
+    for match, name in _new_names(sentence, question):
+        parts = name.split()
+        if name.isupper() or _MONTH_OR_DAY.search(name):
+            continue
+        if (len(parts) >= 2 and not _DEMONYM.search(parts[-1].lower())) or _TITLE_BEFORE.search(
+            sentence[: match.start()]
+        ):
+            found.append(name)
+    return found
+
+
+def places(sentence: str, question: str) -> list[str]:
+    """Names used as places: after a preposition of place ("in Kursk", "from North Korea"), not followed by
+    the noun they modify ("DPRK troops"), and not a person's title or a month or day."""
+    found = []
+    for match, name in _new_names(sentence, question):
+        if _MONTH_OR_DAY.search(name) or _TITLE.search(name):
+            continue
+        after = re.match(r"\s+([a-z]+)", sentence[match.end() :])
+        if after and after.group(1) not in _PLACE_NOUNS and after.group(1) not in _LINKS:
+            continue
+        if _LOCATIVE.search(sentence[: match.start()]) or match.start() == 0:
+            found.append(name)
+    return found
