@@ -28,8 +28,8 @@ def _content(word: str) -> bool:
 
 def alignment(question: Encoded, sentence: Encoded) -> float:
     """How well the sentence meets the question word by word: for each content word(piece) of the question,
-    its best contextual cosine with any wordpiece of the sentence, averaged (so "drilled" can meet
-    "training" and "appointed" meet "put in charge", which exact words cannot)."""
+    its best contextual cosine with any wordpiece of the sentence, averaged: "troops being drilled at sites"
+    meets "soldiers training at bases" closer than any other sentence, which shared words cannot see."""
     keep = np.array([_content(w) for w in question.words], dtype=bool)
     if not keep.any():
         return 1.0
