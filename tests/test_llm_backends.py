@@ -14,11 +14,7 @@ import importlib.util
 import json
 import os
 import shutil
-import socket
-import subprocess
 import sys
-import time
-import urllib.request
 import uuid
 from collections.abc import Iterator
 from dataclasses import replace
@@ -33,6 +29,7 @@ from qa.generators import SMOLLM2_FILE, LlamaGenerator, smollm2_path
 from qa.records import Answer
 from tests.conftest import SEED, SEED_QUESTION
 from tests.fake_openai import assert_grounded
+from tests.processes import free_port, server_process
 
 pytestmark = pytest.mark.slow
 ANSWER_TOKENS = 96
@@ -131,23 +128,10 @@ def test_llama_cpp_reads_with_every_thread_and_writes_with_half(
 # --- a real OpenAI-compatible server: llama_cpp.server -----------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _tail(path: Path, lines: int = 30) -> str:
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return "(no log)"
-
-
 @pytest.fixture(scope="module")
 def llama_server(model_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
     """`python -m llama_cpp.server` with SmolLM2 on a free loopback port; yields (base URL, model id)."""
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}/v1"
     log_path = tmp_path_factory.mktemp("llama-server") / "server.log"
     command = [
@@ -156,31 +140,9 @@ def llama_server(model_path: Path, tmp_path_factory: pytest.TempPathFactory) -> 
         # one thread: on a busy 2-core machine llama.cpp's threads wait on each other far more than they help
         "--n_threads", "1", "--n_threads_batch", "1",
     ]  # fmt: skip
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + SERVER_START_SECONDS
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"llama_cpp.server exited with {process.returncode}:\n{_tail(log_path)}")
-            try:
-                with urllib.request.urlopen(f"{url}/models", timeout=2) as response:
-                    models = json.load(response)
-                    break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"llama_cpp.server did not answer on {url} in {SERVER_START_SECONDS} s:\n{_tail(log_path)}")
-            time.sleep(0.2)
-        ids = [m["id"] for m in models.get("data", [])]
+    with server_process("llama_cpp.server", command, f"{url}/models", log_path, seconds=SERVER_START_SECONDS) as body:
+        ids = [m["id"] for m in json.loads(body).get("data", [])]
         yield url, (ids[0] if ids else model_path.name)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=15)
 
 
 @pytest.fixture(scope="module")
