@@ -34,37 +34,27 @@ _PEOPLE_ASKED = (  # "which general ...?", "what official ...?"
 )
 _PLACE_KINDS = "country|countries|city|cities|town|towns|region|state|province|capital|continent|village|nations?"
 
-# (kind, how a question asking for it reads), first match wins
-_QUESTIONS: list[tuple[str, re.Pattern[str]]] = [
+# (kind, how a question asking for it reads, case ignored), first match wins
+_QUESTION_PATTERNS = [
     (
         "money",
-        re.compile(
-            r"^\s*how much\b.*\b(pay|paid|paying|cost|costs|spend|spent|spending|earn|earned|worth|price|charge|"
-            r"fund|funding|budget|owe|owed)\b|^\s*what (was|is) the (price|cost|budget|value)\b",
-            re.I,
-        ),
+        r"^\s*how much\b.*\b(pay|paid|paying|cost|costs|spend|spent|spending|earn|earned|worth|price|charge|fund|"
+        r"funding|budget|owe|owed)\b|^\s*what (was|is) the (price|cost|budget|value)\b",
     ),
-    ("count", re.compile(r"\bhow many\b|^\s*(how much|what (number|percentage|amount|proportion|share))\b", re.I)),
-    ("measure", re.compile(r"^\s*how (long|old|far|big|large|tall|high|deep|wide|heavy|fast|often)\b", re.I)),
-    (
-        "date",
-        re.compile(
-            r"^\s*when\b|^\s*((on|in|by|since|until) )?(what|which) (year|date|day|month|decade|century)\b", re.I
-        ),
-    ),
+    ("count", r"\bhow many\b|^\s*(how much|what (number|percentage|amount|proportion|share))\b"),
+    ("measure", r"^\s*how (long|old|far|big|large|tall|high|deep|wide|heavy|fast|often)\b"),
+    ("date", r"^\s*when\b|^\s*((on|in|by|since|until) )?(what|which) (year|date|day|month|decade|century)\b"),
     (
         "person",
-        re.compile(
-            rf"\bnames? of (the |a |an |this |that )?(\w+ ){{0,3}}({_PEOPLE_NOUNS})s?\b|"
-            rf"^\s*(which|what) (\w+ ){{0,2}}({_PEOPLE_ASKED})s?\b",
-            re.I,
-        ),
+        rf"\bnames? of (the |a |an |this |that )?(\w+ ){{0,3}}({_PEOPLE_NOUNS})s?\b|"
+        rf"^\s*(which|what) (\w+ ){{0,2}}({_PEOPLE_ASKED})s?\b",
     ),
-    ("name", re.compile(r"\bnames? of\b|\bwhat is (his|her|their|its) name\b", re.I)),
-    ("place", re.compile(rf"^\s*((in|at|from|to) )?(what|which) (\w+ )?({_PLACE_KINDS})\b", re.I)),
-    ("who", re.compile(r"^\s*(who|whom|whose)\b", re.I)),
-    ("where", re.compile(r"^\s*where\b", re.I)),
+    ("name", r"\bnames? of\b|\bwhat is (his|her|their|its) name\b"),
+    ("place", rf"^\s*((in|at|from|to) )?(what|which) (\w+ )?({_PLACE_KINDS})\b"),
+    ("who", r"^\s*(who|whom|whose)\b"),
+    ("where", r"^\s*where\b"),
 ]
+_QUESTIONS = [(kind, re.compile(pattern, re.I)) for kind, pattern in _QUESTION_PATTERNS]
 
 _DATE = re.compile(
     rf"\b(1\d{{3}}|20\d{{2}}|\d{{1,4}}s|{_MONTHS}|{_DAYS})\b|\b\d{{1,2}}(st|nd|rd|th)\b|\bcentury\b", re.I
