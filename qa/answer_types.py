@@ -3,7 +3,9 @@
 The extractive backend refuses when the sentence that best matches a question holds nothing of the kind
 asked for ("on what date ...?" answered by a sentence with no date, "how much is X paying?" by one with no
 sum of money, "what are the names of the generals?" by one that names nobody). Questions whose kind is
-open ("what did Putin say?") are never judged on kind.
+open ("what did Putin say?") are never judged on kind. A question asking for a command or a piece of code
+("which keyword ...?") prefers a sentence or line holding code, but is never refused for want of one:
+text from a PDF or a page may have lost the marks that tell code from prose.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import re
 
 from qa.citations import words
+from qa.sentences import looks_like_code
 
 _MONTHS = (
     "january|february|march|april|may|june|july|august|september|october|november|december|"
@@ -34,6 +37,13 @@ _PEOPLE_ASKED = (  # "which general ...?", "what official ...?"
 )
 _PLACE_KINDS = "country|countries|city|cities|town|towns|region|state|province|capital|continent|village|nations?"
 
+_CODE_NOUNS = (
+    "keyword|function|method|macro|flag|attribute|operator|trait|parameter|argument|property|properties|option|"
+    "event|syntax"
+)
+_DETERMINERS = "the|a|an|his|her|its|their|this|that|these|those|our|my|your"
+_BUILD_VERBS = "run|install|create|start|build|compile|initiali[sz]e|set up|generate"
+
 # (kind, how a question asking for it reads, case ignored), first match wins
 _QUESTION_PATTERNS = [
     (
@@ -51,10 +61,21 @@ _QUESTION_PATTERNS = [
     ),
     ("name", r"\bnames? of\b|\bwhat is (his|her|their|its) name\b"),
     ("place", rf"^\s*((in|at|from|to) )?(what|which) (\w+ )?({_PLACE_KINDS})\b"),
+    (
+        "command",
+        rf"\b(what|which)\s+(\w+\s+)?commands?\b(?!\s+({_DETERMINERS})\b)|\bwhat is the command\b|"
+        rf"^\s*how (do|can|should|would) (i|you|we|one) ({_BUILD_VERBS})\b|"
+        r"\bwhat (do|should|can) (i|you|we) (type|run|enter)\b",
+    ),
+    ("code", rf"\b(what|which)\s+(\w+\s+){{0,2}}({_CODE_NOUNS})s?\b"),
     ("who", r"^\s*(who|whom|whose)\b"),
     ("where", r"^\s*where\b"),
 ]
 _QUESTIONS = [(kind, re.compile(pattern, re.I)) for kind, pattern in _QUESTION_PATTERNS]
+PREFERRED_ONLY = frozenset({"command", "code"})  # kinds that rank sentences but never refuse
+
+_INLINE_CODE = re.compile(r"`([^`\n]+)`")
+_CODE_TOKEN = re.compile(r"\b[a-z]\w*_\w+\b|\b[a-z]{2,}[A-Z]\w*\b|\b[A-Za-z_][\w.]*\([^()\s]*\)|\w::\w|--[a-z][\w-]+")
 
 _DATE = re.compile(
     rf"\b(1\d{{3}}|20\d{{2}}|\d{{1,4}}s|{_MONTHS}|{_DAYS})\b|\b\d{{1,2}}(st|nd|rd|th)\b|\bcentury\b", re.I
@@ -91,7 +112,8 @@ _LINKS = frozenset("and or is was are were has had have in on at of to from by w
 
 
 def answer_type(question: str) -> str | None:
-    """The kind of answer asked for: money, count, measure, date, person, name, place, who, where or None."""
+    """The kind of answer asked for: command, code, money, count, measure, date, person, name, place, who,
+    where or None."""
     for kind, pattern in _QUESTIONS:
         if pattern.search(question):
             return kind
@@ -102,6 +124,10 @@ def has_type(kind: str | None, sentence: str, question: str) -> bool:
     """Whether `sentence` holds something of `kind` that the question itself does not already name."""
     if kind is None:
         return True
+    if kind == "command":
+        return has_command(sentence)
+    if kind == "code":
+        return has_code(sentence)
     if kind == "money":
         return bool(_MONEY.search(sentence))
     if kind == "count":
@@ -115,6 +141,19 @@ def has_type(kind: str | None, sentence: str, question: str) -> bool:
     if kind == "place":
         return bool(places(sentence, question))
     return bool(names(sentence, question))  # name, who, where: any name the question lacks
+
+
+def has_command(text: str) -> bool:
+    """A command: a line of code or at a shell prompt, or inline `code` of more than one word (`cargo new`)."""
+    return any(looks_like_code(line) for line in text.split("\n")) or any(
+        " " in m.group(1).strip() for m in _INLINE_CODE.finditer(text)
+    )
+
+
+def has_code(text: str) -> bool:
+    """Code of any size: inline `code`, a line of code, or a token only code is written in (snake_case,
+    camelCase, a call like `f()`, a path like `a::b`, a `--flag`)."""
+    return bool(_INLINE_CODE.search(text) or _CODE_TOKEN.search(text)) or has_command(text)
 
 
 def _has_count(sentence: str) -> bool:

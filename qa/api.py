@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypedDict, Unpack
 
 from qa.answering import Answerer, Options, Turn
 from qa.embedders import Embedder
-from qa.errors import ConfigError, NotFoundError
+from qa.errors import ConfigError, EmptyIndexError, NotFoundError
 from qa.factory import make_embedder, make_generator, make_reader, make_store
 from qa.generators import Generator
 from qa.ingest import Ingestor, Progress, doc_id_for
-from qa.records import Answer, DocInfo, Document, Hit, IngestReport
+from qa.records import Answer, DocFilter, DocInfo, Document, Hit, IngestReport
 from qa.retrieval import Retriever
 from qa.settings import Settings
 from qa.store import ChunkStore
@@ -27,6 +27,8 @@ class AskOptions(TypedDict, total=False):
     backend: str | None  # auto, openai, llama or extractive
     k: int | None  # passages to answer from
     strict: bool | None  # refuse rather than show a sentence no passage supports
+    docs: Iterable[str] | None  # answer only from these documents (ids)
+    exclude_docs: Iterable[str] | None  # never from these documents (ids)
 
 
 class QA:
@@ -66,9 +68,29 @@ class QA:
             paths = [paths]
         return self._ingestor.ingest(paths, prune=prune, progress=progress)
 
-    def search(self, query: str, k: int | None = None, mode: str = "hybrid") -> list[Hit]:
-        """The `k` passages that best match `query`; `mode` is hybrid, dense or lexical."""
-        return self._retriever.search(query, k or self.settings.k, mode=mode)
+    def search(
+        self,
+        query: str,
+        k: int | None = None,
+        mode: str = "hybrid",
+        *,
+        docs: Iterable[str] | None = None,
+        exclude_docs: Iterable[str] | None = None,
+    ) -> list[Hit]:
+        """The `k` passages that best match `query`; `mode` is hybrid, dense or lexical. `docs` keeps the
+        search within those documents (ids), `exclude_docs` leaves those out; lexical scores still count the
+        left-out documents in their term statistics. An index without documents is an `EmptyIndexError`."""
+        self.require_documents()
+        return self._retriever.search(query, k or self.settings.k, mode, DocFilter.of(docs, exclude_docs))
+
+    def where(self) -> str:
+        """The index this object uses, as a person reads it: the home (or Chroma server) and the collection."""
+        return f"{self.settings.chroma_url or f'home {self.settings.home}'}, collection {self.settings.collection!r}"
+
+    def require_documents(self) -> None:
+        """Raise `EmptyIndexError`, naming the index, if it holds no documents."""
+        if not self.store.count():
+            raise EmptyIndexError(self.where())
 
     def documents(self) -> list[DocInfo]:
         return self.store.documents()
@@ -107,9 +129,18 @@ class QA:
         """Text deltas as the backend produces them, then the final `Answer`."""
         if not question.strip():
             raise ConfigError("the question is empty")
+        self.require_documents()
         yield from self._answerer(**options).stream(question.strip(), history)
 
-    def _answerer(self, *, backend: str | None = None, k: int | None = None, strict: bool | None = None) -> Answerer:
+    def _answerer(
+        self,
+        *,
+        backend: str | None = None,
+        k: int | None = None,
+        strict: bool | None = None,
+        docs: Iterable[str] | None = None,
+        exclude_docs: Iterable[str] | None = None,
+    ) -> Answerer:
         settings = replace(self.settings, backend=backend or self.settings.backend)
         name = settings.resolved_backend()
         with self._lock:  # two first questions at once must not load a model twice
@@ -121,7 +152,10 @@ class QA:
             context_tokens=settings.context_tokens,
             answer_tokens=settings.answer_tokens,
         )
-        return Answerer(lambda q, n: self.search(q, k=n), self._reader, self._generators[name], options)
+        only = DocFilter.of(docs, exclude_docs)
+        return Answerer(
+            lambda q, n: self._retriever.search(q, n, "hybrid", only), self._reader, self._generators[name], options
+        )
 
     def warm(self) -> None:
         """Load the lexical index now rather than on the first search."""

@@ -10,10 +10,11 @@ import textwrap
 from collections.abc import Sequence
 from typing import Any
 
-from qa.errors import QAError
+from qa.errors import EmptyIndexError, QAError
 
 EXIT_FAILED = 1  # some input failed, the rest was done
 EXIT_ERROR = 2  # nothing was done
+EXIT_EMPTY = 3  # the index holds no documents: nothing to search or answer from
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -116,7 +117,7 @@ def _search(args: argparse.Namespace) -> int:
         print(json.dumps({"query": args.query, "hits": [h.to_dict() for h in hits]}, indent=2, ensure_ascii=False))
         return 0
     if not hits:
-        print("no passages found; is anything ingested? (`qa docs`)")
+        print("no passages match the query")
     for rank, hit in enumerate(hits, start=1):
         page = f", page {hit.page}" if hit.page else ""
         print(f"[{rank}] {hit.source}{page}, chars {hit.start}-{hit.end} (score {hit.score:.4f})")
@@ -180,9 +181,8 @@ def _ask(args: argparse.Namespace) -> int:
 
 
 def _chat(args: argparse.Namespace) -> int:
-    from qa.errors import QAError
-
     qa = _open(args)
+    qa.require_documents()  # say so before the first question, not after it
     history: list[dict[str, str]] = []
     print("Ask about your documents; an empty line or Ctrl-D ends the chat.")
     while True:
@@ -194,6 +194,8 @@ def _chat(args: argparse.Namespace) -> int:
             return 0
         try:
             answer = qa.ask(question, history, backend=args.backend, k=args.k, strict=args.strict)
+        except EmptyIndexError:  # the last document went while we talked: nothing left to answer from
+            raise
         except QAError as exc:  # a dead endpoint ends one turn, not the conversation
             print(f"error: {exc}")
             continue
@@ -263,6 +265,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     try:
         return COMMANDS[args.command](args)
+    except EmptyIndexError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_EMPTY
     except QAError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_ERROR

@@ -34,3 +34,11 @@ class NotFoundError(QAError):
 
 class BackendError(QAError):
     """A model endpoint (embeddings or chat) failed."""
+
+
+class EmptyIndexError(QAError):
+    """The index holds no documents, so there is nothing to search or answer from; `where` names the index."""
+
+    def __init__(self, where: str) -> None:
+        super().__init__(f"the index holds no documents ({where}); add some with `qa ingest <folder>`")
+        self.where = where

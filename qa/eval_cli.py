@@ -18,6 +18,7 @@ COMPARE = "compare"
 EXAMPLES = """examples:
   qa eval eval/seed.jsonl --docs seeds/ --backend extractive --out runs/seed-extractive
   qa eval ../shared/benchmarks/squad2_500/questions.jsonl --docs ../shared/benchmarks/squad2_500/docs --limit 100
+  qa eval eval/seed.jsonl --docs seeds/ --without-gold    # also ask each answerable question without its gold docs
   qa eval compare runs/seed-extractive runs/seed-llama     # per-metric deltas and the questions that flipped
 
 The corpus is ingested into its own index under HOME/eval/ (never the index `qa ingest` fills), and reused
@@ -45,6 +46,12 @@ def add_eval_commands(subparsers: Any, common_parent: argparse.ArgumentParser) -
     parser.add_argument("--limit", type=int, help="only this many questions, evenly spaced through the set")
     parser.add_argument("--chunk-tokens", type=int, help="tokens per chunk (QA_CHUNK_TOKENS; default 200)")
     parser.add_argument("--chunk-overlap", type=int, help="overlap in tokens (QA_CHUNK_OVERLAP; default 40)")
+    parser.add_argument(
+        "--without-gold",
+        action="store_true",
+        help="ask every answerable question a second time with its gold documents left out of the search; "
+        "the right answer is a refusal (metric without_gold_refused)",
+    )
     parser.add_argument("--json", action="store_true", help="print the summary (or comparison) as JSON")
     return parser
 
@@ -98,6 +105,7 @@ def _evaluate(args: argparse.Namespace) -> int:
             settings=_settings(args),
             progress=_updater(bar),
             ingest_progress=_updater(ingest_bar),
+            without_gold=args.without_gold,
         )
     if args.json:
         print(json.dumps(summary.to_dict(), indent=2, ensure_ascii=False))
@@ -115,6 +123,8 @@ def _updater(bar: Any) -> Any:
 
 
 def _terminal_summary(summary: Any) -> str:
+    from qa.eval_report import format_value, loud_lines
+
     c, n = summary.config, summary.counts
     lines = [
         f"{c['questions']} on {c['docs']}: {n['questions']} questions ({n['answerable']} answerable, "
@@ -124,8 +134,13 @@ def _terminal_summary(summary: Any) -> str:
         summary.table(),
         "",
     ]
-    if n["invalid_citations"]:
-        lines.append(f"QUOTE VALIDITY BELOW 100%: {n['invalid_citations']} citations are not verbatim (a bug in qa)")
+    if c.get("without_gold"):
+        share = format_value("without_gold_refused", summary.metrics["without_gold_refused"])
+        lines.append(
+            f"without gold documents: {n['without_gold_refused']} of {n['without_gold_asked']} answerable questions "
+            f"refused ({share}), {n['without_gold_failed']} failed, {n['without_gold_skipped']} skipped"
+        )
+    lines += loud_lines(summary.to_dict(), listed=f"in {summary.out / 'report.md'}")
     if n["failed"]:
         lines.append(f"{n['failed']} questions failed; see the report")
     lines.append(f"wrote {summary.out}/ (results.jsonl, summary.json, report.md, metrics.png, latency.png)")

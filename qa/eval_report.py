@@ -13,14 +13,14 @@ from pathlib import Path
 from typing import Any
 
 from qa.errors import ConfigError
-from qa.metrics import DEFINITIONS, RATES, Value
+from qa.metrics import COUNTS, DEFINITIONS, RATES, Value
 
 
 def format_value(name: str, value: Value) -> str:
     """A metric as people read it: rates in percent, latencies in ms, token counts, failure count."""
     if value is None:
         return "n/a"
-    if name == "failures":
+    if name in COUNTS:
         return str(int(value))
     if name == "mrr":
         return f"{value:.3f}"
@@ -113,6 +113,7 @@ def plot_latency(latencies_ms: Sequence[float], p50: Value, p95: Value, path: Pa
 
 def counts(results: Sequence[Mapping[str, Any]]) -> dict[str, int]:
     """How many questions of each kind a run had, and what became of them (from results.jsonl rows)."""
+    again = [r["without_gold"] for r in results if r.get("without_gold") and "skipped" not in r["without_gold"]]
     return {
         "questions": len(results),
         "answerable": sum(r["answerable"] for r in results),
@@ -121,6 +122,12 @@ def counts(results: Sequence[Mapping[str, Any]]) -> dict[str, int]:
         "failed": sum(r["error"] is not None for r in results),
         "citations": sum(len(r["citations"]) for r in results),
         "invalid_citations": sum(not c["valid"] for r in results for c in r["citations"]),
+        "quotes_mid_sentence": sum(bool(c.get("ends_mid_sentence")) for r in results for c in r["citations"]),
+        "without_gold_asked": len(again),
+        "without_gold_refused": sum(w["refused"] for w in again),
+        "without_gold_failed": sum(w["error"] is not None for w in again),
+        "without_gold_leaks": sum(w["leaked"] for w in again),
+        "without_gold_skipped": sum(bool(r.get("without_gold")) and "skipped" in r["without_gold"] for r in results),
     }
 
 
@@ -131,16 +138,34 @@ def _title(config: Mapping[str, Any]) -> str:
     return f"{config['questions']} on {config['docs']} ({config.get('backend_used') or config['backend']})"
 
 
+def loud_lines(summary: Mapping[str, Any], listed: str = "below") -> list[str]:
+    """What must not go unnoticed: quotes that are not verbatim, quotes that end mid-sentence, and passages
+    of left-out documents in a without-gold answer (each a bug in qa). `listed` says where the cases are."""
+    metrics, counts = summary["metrics"], summary["counts"]
+    lines = []
+    validity = metrics.get("quote_validity")
+    if validity is not None and validity < 1.0:
+        lines.append(
+            f"QUOTE VALIDITY IS {100 * validity:.1f}%, NOT 100%: {counts['invalid_citations']} of "
+            f"{counts['citations']} citations do not equal the document text at their offsets. This is a bug in qa; "
+            f"the invalid citations are listed {listed}."
+        )
+    if metrics.get("quotes_mid_sentence"):
+        lines.append(
+            f"{metrics['quotes_mid_sentence']} OF {counts['citations']} QUOTES END IN THE MIDDLE OF A SENTENCE "
+            f"({100 * (metrics.get('quotes_mid_sentence_share') or 0):.1f}%): the reader sees a cut-off sentence. "
+            f"They are listed {listed}."
+        )
+    if counts.get("without_gold_leaks"):
+        lines.append(
+            f"{counts['without_gold_leaks']} QUESTIONS ASKED WITHOUT THEIR GOLD DOCUMENTS GOT PASSAGES OR QUOTES FROM "
+            "THEM ANYWAY: the document filter leaks, so `without_gold_refused` means nothing. This is a bug in qa."
+        )
+    return lines
+
+
 def _loud(summary: Mapping[str, Any]) -> list[str]:
-    validity, counts = summary["metrics"].get("quote_validity"), summary["counts"]
-    if validity is None or validity >= 1.0:
-        return []
-    return [
-        f"> **QUOTE VALIDITY IS {100 * validity:.1f}%, NOT 100%: {counts['invalid_citations']} of "
-        f"{counts['citations']} citations do not equal the document text at their offsets. This is a bug in qa; "
-        "the invalid citations are listed below.**",
-        "",
-    ]
+    return [line for text in loud_lines(summary) for line in (f"> **{text}**", "")]
 
 
 def _setup(summary: Mapping[str, Any]) -> list[str]:
@@ -160,14 +185,49 @@ def _setup(summary: Mapping[str, Any]) -> list[str]:
     ]
 
 
+def _citation_list(title: str, found: Sequence[tuple[str, Mapping[str, Any]]]) -> list[str]:
+    if not found:
+        return []
+    lines = ["", f"## {title} ({len(found)})", ""]
+    return lines + [f"- `{qid}`: {c['doc']} chars {c['start']}-{c['end']}: {c['quote']!r}" for qid, c in found]
+
+
 def _problems(summary: Mapping[str, Any], results: Sequence[Mapping[str, Any]]) -> list[str]:
     failed = [r for r in results if r.get("error")]
     lines = ["", f"## Failures ({len(failed)})", ""]
     lines += [f"- `{r['id']}`: {r['error']}" for r in failed] or ["None."]
-    invalid = [(r["id"], c) for r in results for c in r["citations"] if not c["valid"]]
-    if invalid:
-        lines += ["", f"## Invalid citations ({len(invalid)})", ""]
-        lines += [f"- `{qid}`: {c['doc']} chars {c['start']}-{c['end']}: {c['quote']!r}" for qid, c in invalid]
+    lines += _citation_list("Invalid citations", [(r["id"], c) for r in results for c in r["citations"]
+                                                  if not c["valid"]])  # fmt: skip
+    lines += _citation_list("Quotes ending mid-sentence", [(r["id"], c) for r in results for c in r["citations"]
+                                                           if c.get("ends_mid_sentence")])  # fmt: skip
+    return lines
+
+
+WITHOUT_GOLD_LISTED = 50  # answered-anyway questions listed in report.md; results.jsonl has them all
+
+
+def _without_gold(summary: Mapping[str, Any], results: Sequence[Mapping[str, Any]]) -> list[str]:
+    """The negative-rejection run: how many answerable questions were refused once their gold documents
+    were left out, and the ones answered anyway."""
+    n = summary["counts"]
+    if not summary["config"].get("without_gold"):
+        return []
+    asked, refused = n["without_gold_asked"], n["without_gold_refused"]
+    lines = ["", "## Without the gold documents", ""]
+    lines.append(
+        f"Each answerable question asked again with its gold documents left out of the search (dense and lexical; "
+        f"BM25's term statistics still count them): {refused} of {asked} refused "
+        f"({format_value('without_gold_refused', summary['metrics'].get('without_gold_refused'))}), "
+        f"{n['without_gold_failed']} failed, {n['without_gold_skipped']} skipped (no gold document in the index). "
+        "The right response is a refusal."
+    )
+    answered = [r for r in results if r.get("without_gold") and r["without_gold"].get("refused") is False]
+    if answered:
+        lines += ["", f"Answered anyway ({len(answered)}):", ""]
+        lines += [f"- `{r['id']}`: {r['question']!r} -> {r['without_gold']['answer'][:120]!r}"
+                  for r in answered[:WITHOUT_GOLD_LISTED]]  # fmt: skip
+        if len(answered) > WITHOUT_GOLD_LISTED:
+            lines.append(f"- and {len(answered) - WITHOUT_GOLD_LISTED} more in results.jsonl")
     return lines
 
 
@@ -177,7 +237,7 @@ def render_report(summary: Mapping[str, Any], results: Sequence[Mapping[str, Any
     lines = [f"# Evaluation: {_title(summary['config'])}", "", *_loud(summary), *_setup(summary), ""]
     lines += ["## Metrics", "", format_table(summary["metrics"], markdown=True), ""]
     lines += ["![metrics](metrics.png)", "", "![latency](latency.png)"]
-    return "\n".join(lines + _problems(summary, results)) + "\n"
+    return "\n".join(lines + _without_gold(summary, results) + _problems(summary, results)) + "\n"
 
 
 def write_outputs(out: Path, summary: Mapping[str, Any], results: Sequence[Mapping[str, Any]]) -> None:

@@ -9,6 +9,8 @@ print(compare("runs/seed-extractive", "runs/seed-llama").table())
 
 The corpus goes into an index of its own under `<QA home>/eval/` (a collection named from the corpus path,
 the embedder and the chunk settings), reused while the files are unchanged; the user's index is never touched.
+With `without_gold=True` every answerable question is asked a second time with its gold documents left out of
+the search (`QA.ask(..., exclude_docs=...)`): a realistic unanswerable question, whose right answer is a refusal.
 """
 
 from __future__ import annotations
@@ -35,9 +37,31 @@ from qa.questions import Question, doc_names, load_questions, sample
 from qa.records import Answer, Hit, IngestReport
 from qa.settings import BACKENDS, Settings
 
-__all__ = ["Comparison", "QuestionResult", "RunSummary", "compare", "evaluate"]
+__all__ = ["Comparison", "QuestionResult", "RunSummary", "WithoutGold", "compare", "evaluate"]
 
 Progress = Callable[[int, int], None]  # (questions done, questions in the run)
+
+
+@dataclass(frozen=True)
+class WithoutGold:
+    """An answerable question asked again with its gold documents left out of the search (`skipped` says why
+    it could not be, when none of them is in the index)."""
+
+    left_out: tuple[str, ...]  # the gold documents, as the question set names them
+    answer: str = ""
+    refused: bool = False
+    citations: tuple[dict[str, Any], ...] = ()
+    retrieved: tuple[dict[str, Any], ...] = ()
+    latency_ms: float = 0.0
+    error: str | None = None
+    leaked: bool = False  # a passage or citation came from a left-out document: a bug in the filter
+    skipped: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        if self.skipped:
+            return {"left_out": list(self.left_out), "skipped": self.skipped}
+        row = asdict(self) | {"left_out": list(self.left_out), "latency_ms": round(self.latency_ms, 1)}
+        return {name: value for name, value in row.items() if name != "skipped"}
 
 
 @dataclass(frozen=True)
@@ -54,6 +78,7 @@ class QuestionResult:
     scores: metrics.Scores
     unsupported: tuple[str, ...] = ()  # the backend's sentences no passage backs (why an LLM answer was refused)
     dropped_citations: int = 0
+    without_gold: WithoutGold | None = None
 
     @property
     def refused(self) -> bool:
@@ -75,6 +100,7 @@ class QuestionResult:
             "prompt_tokens": s.prompt_tokens,
             "completion_tokens": s.completion_tokens,
             "error": self.error,
+            "without_gold": self.without_gold.to_dict() if self.without_gold else None,
             "scores": asdict(s) | {"correct": s.correct},
         }
 
@@ -110,10 +136,15 @@ def eval_settings(settings: Settings, docs: Path, home: Path | None = None) -> S
 
 
 class _Runner:
-    """Asks each question of one QA and checks what comes back."""
+    """Asks each question of one QA and checks what comes back; with `without_gold`, asks each answerable
+    question again with its gold documents left out."""
 
-    def __init__(self, qa: QA, names: dict[str, str], backend: str, k: int) -> None:
+    def __init__(self, qa: QA, names: dict[str, str], backend: str, k: int, without_gold: bool = False) -> None:
         self._qa, self._names, self._backend, self._k = qa, names, backend, k
+        self._without_gold = without_gold
+        self._ids: dict[str, list[str]] = {}  # the question set's document name -> qa's document ids
+        for doc_id, name in names.items():
+            self._ids.setdefault(name, []).append(doc_id)
         self._texts: dict[str, str | None] = {}
 
     def _text(self, doc_id: str) -> str | None:
@@ -130,8 +161,9 @@ class _Runner:
             text = self._text(c.doc_id)
             valid = text is not None and metrics.quote_valid(c.quote, text, c.start, c.end)
             supports = metrics.supports(c.quote, q.evidence, q.answers)
+            cut = metrics.ends_mid_sentence(text, c.start, c.end) if text is not None and valid else None
             doc = self._names.get(c.doc_id, c.doc_id)
-            checked.append({**c.to_dict(), "doc": doc, "valid": valid, "supports": supports})
+            checked.append({**c.to_dict(), "doc": doc, "valid": valid, "supports": supports, "ends_mid_sentence": cut})
         return checked
 
     def _retrieved(self, hits: Sequence[Hit]) -> list[dict[str, Any]]:
@@ -141,21 +173,38 @@ class _Runner:
             for h in hits
         ]  # fmt: skip
 
-    def run(self, q: Question) -> QuestionResult:
+    def _ask(self, question: str, exclude: Sequence[str] = ()) -> tuple[list[Hit], Answer | None, str | None, float]:
+        """Search, then answer (timed), leaving out the documents `exclude`: (hits, answer, error, latency ms)."""
         hits: list[Hit] = []
         answer: Answer | None = None
         error: str | None = None
         started = time.perf_counter()
         try:
-            hits = self._qa.search(q.question, k=self._k)
+            hits = self._qa.search(question, k=self._k, exclude_docs=exclude)
             started = time.perf_counter()
-            answer = self._qa.ask(q.question, backend=self._backend, k=self._k)
+            answer = self._qa.ask(question, backend=self._backend, k=self._k, exclude_docs=exclude)
         except Exception as exc:  # one question's failure is recorded, never the end of the run
             error = f"{type(exc).__name__}: {exc}"
-        latency = (time.perf_counter() - started) * 1000
+        return hits, answer, error, (time.perf_counter() - started) * 1000
+
+    def _again_without_gold(self, q: Question) -> WithoutGold:
+        """The question asked again with its gold documents left out of the search."""
+        left_out = sorted(doc_id for name in q.doc_ids for doc_id in self._ids.get(name, ()))
+        if not left_out:
+            return WithoutGold(q.doc_ids, skipped="none of its gold documents is in the index")
+        hits, answer, error, latency = self._ask(q.question, left_out)
+        cites = self._citations(q, answer)
+        leaked = any(h.doc_id in left_out for h in hits) or any(c["doc_id"] in left_out for c in cites)
+        refused = bool(answer and answer.refused)
+        text = answer.text if answer else ""
+        return WithoutGold(q.doc_ids, text, refused, tuple(cites), tuple(self._retrieved(hits)), latency, error, leaked)
+
+    def run(self, q: Question) -> QuestionResult:
+        hits, answer, error, latency = self._ask(q.question)
+        again = self._again_without_gold(q) if self._without_gold and q.answerable else None
         cites = self._citations(q, answer)
         retrieved = self._retrieved(hits)
-        scores = _score(q, answer, cites, hits, retrieved, latency)
+        scores = _score(q, answer, cites, hits, retrieved, latency, again)
         return QuestionResult(
             q,
             answer.text if answer else "",
@@ -167,6 +216,7 @@ class _Runner:
             scores,
             answer.unsupported if answer else (),
             answer.dropped_citations if answer else 0,
+            again,
         )
 
 
@@ -177,6 +227,7 @@ def _score(
     hits: Sequence[Hit],
     retrieved: Sequence[dict[str, Any]],
     latency_ms: float,
+    again: WithoutGold | None = None,
 ) -> metrics.Scores:
     refused = bool(answer and answer.refused)
     text = "" if answer is None or refused else metrics.strip_markers(answer.text)
@@ -197,10 +248,14 @@ def _score(
         latency_ms=latency_ms,
         prompt_tokens=answer.prompt_tokens if answer else 0,
         completion_tokens=answer.completion_tokens if answer else 0,
+        mid_sentence_citations=sum(c["ends_mid_sentence"] is True for c in cites),
+        without_gold_refused=again.refused if again and not again.skipped else None,
     )
 
 
-def _config(questions: Path, in_set: int, docs: Path, settings: Settings, k: int, limit: int | None) -> dict[str, Any]:
+def _config(
+    questions: Path, in_set: int, docs: Path, settings: Settings, k: int, limit: int | None, without_gold: bool
+) -> dict[str, Any]:
     return {
         "questions": str(questions),
         "questions_in_set": in_set,
@@ -209,6 +264,7 @@ def _config(questions: Path, in_set: int, docs: Path, settings: Settings, k: int
         "backend": settings.backend,
         "k": k,
         "limit": limit,
+        "without_gold": without_gold,
         "embedder": settings.embedder,
         "chunk_tokens": settings.chunk_tokens,
         "chunk_overlap": settings.chunk_overlap,
@@ -284,12 +340,14 @@ def evaluate(
     settings: Settings | None = None,
     embedder: Embedder | None = None,
     ingest_progress: Progress | None = None,
+    without_gold: bool = False,
 ) -> RunSummary:
     """Run a question set against the documents in `docs` and score it; write the run to `out` if given.
 
     `home` is the QA home whose `eval/` folder holds the corpus index (default: the settings' home);
     `limit` takes that many questions evenly spaced through the set; `progress(done, total)` is called
-    after each question, `ingest_progress(done, total)` while the corpus is embedded.
+    after each question, `ingest_progress(done, total)` while the corpus is embedded. `without_gold` asks
+    every answerable question again with its gold documents left out of the search (`without_gold_refused`).
     """
     questions_path, docs = Path(questions_path), Path(docs)
     _check(docs, backend, k)
@@ -297,12 +355,15 @@ def evaluate(
     chosen = sample(everything, limit)
     base = settings or Settings.from_env(os.environ)
     run_settings = replace(eval_settings(base, docs, Path(home) if home else None), backend=backend)
-    config = _config(questions_path, len(everything), docs, run_settings, k, limit)
+    config = _config(questions_path, len(everything), docs, run_settings, k, limit, without_gold)
     started = time.perf_counter()
     qa = QA(run_settings, embedder=embedder)
     report = qa.ingest([docs], prune=True, progress=ingest_progress)
     config["ingest_s"] = round(time.perf_counter() - started, 1)
-    runner = _Runner(qa, doc_names(qa.documents(), docs), backend, k)
+    stored = qa.documents()
+    if not stored:
+        raise ConfigError(f"--docs {docs} holds no document qa can read (.txt .md .html .pdf); {report.summary()}")
+    runner = _Runner(qa, doc_names(stored, docs), backend, k, without_gold)
     results = _ask_all(runner, chosen, Path(out) if out else None, progress)
     models = sorted({r.model for r in results if r.model})
     backends = sorted({r.backend for r in results if r.backend})

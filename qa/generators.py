@@ -17,6 +17,9 @@ from qa.errors import BackendError, ConfigError
 
 Message = dict[str, str]
 SMOLLM2_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+# llama.cpp's OpenAI-compatible server (and Ollama) sample with these by default; the in-process backend uses the
+# same, so a model answers alike in-process and behind a server
+SERVER_SAMPLING = {"repeat_penalty": 1.1, "top_k": 40, "min_p": 0.05}
 
 
 class Generator(Protocol):
@@ -128,7 +131,7 @@ class LlamaGenerator:
     def _stream(self, messages: Sequence[Message], max_tokens: int) -> Iterator[str]:
         try:
             for chunk in self._llama.create_chat_completion(
-                messages=list(messages), stream=True, temperature=0.0, max_tokens=max_tokens
+                messages=list(messages), stream=True, temperature=0.0, max_tokens=max_tokens, **SERVER_SAMPLING
             ):
                 delta = chunk["choices"][0]["delta"].get("content")
                 if delta:

@@ -40,6 +40,7 @@ _PARA = _tags(
 )
 _CELL = _tags("td th")
 _HTML_SPACE = re.compile(r"[ \t\n\r\f]+")
+_FENCE = "```"
 
 
 def _mb(size: int) -> str:
@@ -160,7 +161,9 @@ def _newlines(text: str) -> str:
 
 
 def _html_text(markup: str) -> str:
-    """The visible text of a page: <title> first, a line per block, a blank line between paragraphs."""
+    """The visible text of a page: <title> first, a line per block, a blank line between paragraphs, a tab
+    between table cells; code marked as Markdown marks it (inline `code`, a <pre> block fenced with ```), so
+    that code is told from prose."""
     from bs4 import BeautifulSoup
 
     soup = BeautifulSoup(markup.removeprefix("\ufeff"), "html.parser")
@@ -209,18 +212,51 @@ def _push_tag(stack: list[_Item], tag: Tag, pre: bool) -> None:
     if name == "br":
         stack.append("\n")
         return
-    mark: str | int = 2 if name in _PARA else 1 if name in _LINE else " " if name in _CELL else ""
-    inner = pre or name in ("pre", "textarea")
+    if name == "pre" and not pre:
+        stack.extend([2, _fenced(tag), 2])
+        return
+    mark: str | int = 2 if name in _PARA else 1 if name in _LINE else "\t" if name in _CELL else ""
+    if name == "code" and not pre and tag.get_text().strip():
+        mark = "`"
+    inner = pre or name == "textarea"
     stack.append(mark)
     stack.extend((c, inner) for c in reversed(tag.contents))
     stack.append(mark)
 
 
+def _fenced(tag: Tag) -> str:
+    """A <pre> block as a Markdown code fence, its lines as they stand (language from `language-x`)."""
+    from bs4.element import NavigableString, PreformattedString, Tag
+
+    def shown(piece: NavigableString) -> bool:
+        parent = piece.parent
+        while parent is not None and parent is not tag:
+            if parent.name in _DROP:
+                return False
+            parent = parent.parent
+        return not isinstance(piece, PreformattedString)
+
+    pieces = [str(s) for s in tag.find_all(string=True) if isinstance(s, NavigableString) and shown(s)]
+    code = tag.find("code")
+    classes = code.get_attribute_list("class") if isinstance(code, Tag) else []
+    language = next((c.removeprefix("language-") for c in classes if c and c.startswith("language-")), "")
+    body = _newlines("".join(pieces)).strip("\n")
+    return f"{_FENCE}{language}\n{body}\n{_FENCE}"
+
+
 def _tidy(text: str) -> str:
-    """Collapse spaces/tabs, strip lines, keep at most one blank line in a row, trim the ends."""
+    """Collapse spaces, keep one tab between table cells, strip lines, keep at most one blank line in a
+    row, trim the ends; lines of fenced code keep their indentation."""
     lines: list[str] = []
+    fenced = False
     for raw in _newlines(text).split("\n"):
-        line = re.sub(r"[ \t]+", " ", raw).strip()
+        if raw.strip().startswith(_FENCE):
+            fenced = not fenced if raw.strip() == _FENCE else True
+            line = raw.strip()
+        elif fenced:
+            line = raw.rstrip()
+        else:
+            line = re.sub(r"[ \t]*\t[ \t]*", "\t", re.sub(r" +", " ", raw)).strip()
         if line or (lines and lines[-1]):
             lines.append(line)
     return "\n".join(lines).strip()

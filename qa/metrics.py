@@ -117,6 +117,52 @@ def supports(quote: str, evidence: Sequence[str], golds: Sequence[str]) -> bool:
     return any(overlaps(quote, e) for e in evidence) or any(contains(quote, g) for g in golds)
 
 
+SENTENCE_FINAL = ".!?…:;"
+CLOSERS = "\"'”’»›)]}"  # closing quotes and brackets that may follow a sentence's final punctuation
+# what starts a new block on the next line: indentation, a list marker, a heading, a table row, a code fence
+_BLOCK_START = re.compile(r"[ \t]+\S|(?:[-*+•]|\d+[.)])[ \t]|#|\||```|~~~")
+_LINE_PREFIX = re.compile(r"[ \t]*(?:(?:[-*+•]|\d+[.)]|#+|>|\|)[ \t]*)?")  # indentation and a block marker
+_FENCE = re.compile(r"^[ \t]*(?:```|~~~)", re.M)
+
+
+def _block_line(document: str, line_start: int) -> bool:
+    """Whether the line starting at `line_start` is a block of its own: it opens with a block marker (or
+    indentation), or it lies inside a fenced code block."""
+    line_end = document.find("\n", line_start)
+    if _BLOCK_START.match(document[line_start : line_end if line_end >= 0 else None]):
+        return True
+    return len(_FENCE.findall(document, 0, line_start)) % 2 == 1
+
+
+def ends_mid_sentence(document: str, start: int, end: int) -> bool:
+    """Whether the quote `document[start:end]` stops where its document goes on with the same sentence.
+
+    Independent of qa's sentence splitter. The quote ends cleanly if, past any trailing whitespace, it reaches
+    the end of the document; or its last character is sentence-final punctuation (. ! ? … : ;), optionally
+    followed by closing quotes or brackets; or the document goes on with a blank line, or with a line break
+    and the start of a new block (indentation, a list marker, a heading `#`, a table row `|`, a code fence);
+    or it is a whole line that is a block of its own (a heading, list item, table row or code line), or a
+    table cell (a tab follows it).
+    Anything else (mid-line, or at a hard-wrapped line break followed by more of the sentence) is counted.
+    """
+    body = document[start:end].rstrip()
+    rest = document[start + len(body) :]
+    last = body.rstrip(CLOSERS)[-1:]
+    if not body or not rest.strip() or (last and last in SENTENCE_FINAL):
+        return False
+    if rest.startswith("\t"):
+        return False  # a table cell: the loaders separate cells with a tab
+    line_end = re.match(r"[ \t|]*(?:\r?\n|$)", rest)
+    if line_end is None:
+        return True  # the line goes on
+    following = rest[line_end.end() :]
+    if re.match(r"[ \t]*(?:\r?\n|$)", following) or _BLOCK_START.match(following):
+        return False  # a blank line, or a new block, follows
+    line_start = document.rfind("\n", 0, start + len(body)) + 1
+    whole = start <= line_start or _LINE_PREFIX.fullmatch(document[line_start:start]) is not None
+    return not (whole and _block_line(document, line_start))
+
+
 def percentile(values: Sequence[float], q: float) -> float | None:
     """The nearest-rank percentile: the smallest value with at least q% of the values at or below it."""
     if not values:
@@ -160,6 +206,8 @@ class Scores:
     latency_ms: float
     prompt_tokens: int
     completion_tokens: int
+    mid_sentence_citations: int = 0  # citations whose quote ends in the middle of a sentence (`ends_mid_sentence`)
+    without_gold_refused: bool | None = None  # asked again with its gold documents left out: refused? (None: not)
 
     @property
     def correct(self) -> bool:
@@ -198,13 +246,21 @@ def _citations(rows: Sequence[Scores]) -> dict[str, Value]:
             sum(r.supporting_citations for r in answerable), sum(r.citations for r in answerable)
         ),
         "citation_recall": mean([float(r.supporting_citations > 0) for r in answerable]),
+        "quotes_mid_sentence": sum(r.mid_sentence_citations for r in rows),
+        "quotes_mid_sentence_share": ratio(sum(r.mid_sentence_citations for r in rows), sum(r.citations for r in rows)),
     }
 
 
 def _refusals(rows: Sequence[Scores]) -> dict[str, Value]:
     hits = sum(r.refused and not r.answerable for r in rows)
     precision, recall, f = prf(hits, sum(r.refused for r in rows), sum(not r.answerable for r in rows))
-    return {"refusal_precision": precision, "refusal_recall": recall, "refusal_f1": f}
+    asked = [r.without_gold_refused for r in rows if r.without_gold_refused is not None]
+    return {
+        "refusal_precision": precision,
+        "refusal_recall": recall,
+        "refusal_f1": f,
+        "without_gold_refused": mean([float(refused) for refused in asked]),
+    }
 
 
 def _cost(rows: Sequence[Scores]) -> dict[str, Value]:
@@ -244,13 +300,20 @@ DEFINITIONS: dict[str, str] = {
     "citation_precision": "share of citations (of answerable questions) whose quote overlaps a gold evidence "
     "sentence (containment either way, or token F1 >= 0.5) or contains a gold answer",
     "citation_recall": "share of answerable questions with at least one such supporting citation",
+    "quotes_mid_sentence": "citations whose quote ends in the middle of a sentence of its document: not at the "
+    "document's end, sentence-final punctuation (. ! ? … : ;, then any closing quotes or brackets), a blank line, "
+    "a new block (list item, heading, table row, code fence, indented line) or the end of such a line (should be 0)",
+    "quotes_mid_sentence_share": "the same as a share of all citations",
     "refusal_precision": "share of refusals that were for unanswerable questions",
     "refusal_recall": "share of unanswerable questions that were refused",
     "refusal_f1": "harmonic mean of refusal precision and recall",
+    "without_gold_refused": "share of answerable questions refused when asked again with their gold documents left "
+    "out of the search (`--without-gold`; n/a without it)",
     "latency_p50_ms": "median wall-clock time of `qa.ask` per question, nearest-rank percentile, ms",
     "latency_p95_ms": "95th percentile of the same, nearest-rank, ms",
     "prompt_tokens": "mean prompt tokens per answer (tiktoken o200k_base; 0 for the extractive backend)",
     "completion_tokens": "mean completion tokens per answer (tiktoken o200k_base)",
     "failures": "questions whose search or answer raised an error (recorded, counted wrong, run continues)",
 }
-RATES = tuple(name for name in DEFINITIONS if not name.endswith(("_ms", "_tokens")) and name != "failures")
+COUNTS = ("failures", "quotes_mid_sentence")
+RATES = tuple(name for name in DEFINITIONS if not name.endswith(("_ms", "_tokens")) and name not in COUNTS)

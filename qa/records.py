@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bisect
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 
@@ -32,6 +33,32 @@ class Chunk:
     end: int
     text: str
     page: int | None = None
+
+
+@dataclass(frozen=True)
+class DocFilter:
+    """Which documents a search may draw passages from: only those in `include` (when it is given), and never
+    those in `exclude`. Ids are qa's document ids (`DocInfo.doc_id`)."""
+
+    include: frozenset[str] | None = None
+    exclude: frozenset[str] = frozenset()
+
+    @classmethod
+    def of(cls, docs: Iterable[str] | None = None, exclude_docs: Iterable[str] | None = None) -> DocFilter | None:
+        """The filter for these choices; None when they leave every document in."""
+        if docs is None and not exclude_docs:
+            return None
+        include = None if docs is None else frozenset([docs] if isinstance(docs, str) else docs)
+        exclude = frozenset([exclude_docs] if isinstance(exclude_docs, str) else exclude_docs or ())
+        return cls(include, exclude)
+
+    def allows(self, doc_id: str) -> bool:
+        return (self.include is None or doc_id in self.include) and doc_id not in self.exclude
+
+    @property
+    def admits_nothing(self) -> bool:
+        """True when `include` names no document that `exclude` does not take out again."""
+        return self.include is not None and not self.include - self.exclude
 
 
 @dataclass(frozen=True)
@@ -174,6 +201,7 @@ class Answer:
     citations: tuple[Citation, ...] = ()
     unsupported: tuple[str, ...] = ()
     dropped_citations: int = 0
+    recited_citations: int = 0  # sentences cited to the wrong passage whose citation moved to one that states them
     passages_left_out: int = 0
     standalone_question: str | None = None
     latency_ms: float = 0.0
@@ -190,6 +218,7 @@ class Answer:
             "citations": [c.to_dict() for c in self.citations],
             "unsupported": list(self.unsupported),
             "dropped_citations": self.dropped_citations,
+            "recited_citations": self.recited_citations,
             "passages_left_out": self.passages_left_out,
             "standalone_question": self.standalone_question,
             "latency_ms": round(self.latency_ms, 1),

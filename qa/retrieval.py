@@ -1,4 +1,8 @@
-"""Hybrid retrieval: dense (the store) and lexical (BM25) rankings fused into one list of hits."""
+"""Hybrid retrieval: dense (the store) and lexical (BM25) rankings fused into one list of hits.
+
+A `DocFilter` limits a search to some documents: both rankings honour it (a Chroma `where` on the chunks'
+`doc_id`, a mask over the BM25 scores), and every hit is checked against it once more before it is returned.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,7 @@ from pathlib import Path
 
 from qa.embedders import Embedder
 from qa.lexical import LexicalIndex
-from qa.records import Hit
+from qa.records import DocFilter, Hit
 from qa.store import ChunkStore
 
 RRF_K = 60
@@ -49,17 +53,18 @@ class Retriever:
             if self._lexical is None or self._lexical.revision != revision:
                 index = LexicalIndex.load(self._cache, revision)
                 if index is None:
-                    index = LexicalIndex.build(self._store.all_texts(), revision)
+                    index = LexicalIndex.build(self._store.all_rows(), revision)
                     index.save(self._cache)
                 self._lexical = index
             return self._lexical
 
-    def search(self, query: str, k: int, mode: str = "hybrid") -> list[Hit]:
+    def search(self, query: str, k: int, mode: str = "hybrid", only: DocFilter | None = None) -> list[Hit]:
+        """The `k` best passages for `query`, only from the documents `only` allows (None: all)."""
         if mode not in self.MODES:
             raise ValueError(f"mode must be one of {', '.join(self.MODES)}")
         depth = max(k, self._candidates)
-        dense = self._store.query(self._embedder.embed([query])[0], depth) if mode != "lexical" else []
-        lexical = self.lexical().search(query, depth) if mode != "dense" else []
+        dense = self._store.query(self._embedder.embed([query])[0], depth, only) if mode != "lexical" else []
+        lexical = self.lexical().search(query, depth, only) if mode != "dense" else []
         dense_rank = {cid: rank for rank, (cid, _) in enumerate(dense, start=1)}
         lexical_rank = {cid: rank for rank, (cid, _) in enumerate(lexical, start=1)}
         fused = fuse([[cid for cid, _ in dense], [cid for cid, _ in lexical]])[:k]
@@ -78,4 +83,5 @@ class Retriever:
                 lexical_rank=lexical_rank.get(chunk.chunk_id),
             )
             for chunk in self._store.get([cid for cid, _ in fused])
+            if only is None or only.allows(chunk.doc_id)
         ]

@@ -79,7 +79,7 @@ _SSE_DOC = {"text/event-stream": {"schema": {"type": "string"}, "example": 'even
 
 
 @router.post(
-    "/v1/ask", response_model=AnswerOut, responses={200: {"content": _SSE_DOC}, **error_docs(400, 422, 502, 504)}
+    "/v1/ask", response_model=AnswerOut, responses={200: {"content": _SSE_DOC}, **error_docs(400, 409, 422, 502, 504)}
 )
 async def ask(body: AskRequest, service: Svc) -> Any:
     """A grounded answer. With `stream: true`: server-sent events `delta` ({"text"}) as the backend writes,
@@ -93,7 +93,7 @@ async def ask(body: AskRequest, service: Svc) -> Any:
     return StreamingResponse(_ask_events(first, events), media_type="text/event-stream", headers=SSE_HEADERS)
 
 
-@router.post("/v1/search", response_model=SearchOut, responses=error_docs(400, 422))
+@router.post("/v1/search", response_model=SearchOut, responses=error_docs(400, 409, 422))
 async def search(body: SearchRequest, service: Svc) -> dict[str, Any]:
     """The passages that best match the query, best first, with their offsets."""
     if not body.query.strip():

@@ -10,7 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from qa.errors import BackendError, ConfigError, IngestError, NotFoundError, QAError, StoreError
+from qa.errors import BackendError, ConfigError, EmptyIndexError, IngestError, NotFoundError, QAError, StoreError
 from qa.server_models import ErrorOut
 
 MB = 1024 * 1024
@@ -60,6 +60,9 @@ def timed_out(exc: BaseException) -> bool:
 
 def describe(exc: BaseException) -> tuple[int, str, str]:
     """(HTTP status, error type, message) for an exception."""
+    if isinstance(exc, EmptyIndexError):
+        advice = "add some: POST /v1/documents with the files, or `qa ingest <folder>` on the server"
+        return 409, "index_empty", f"the index holds no documents ({exc.where}); {advice}"
     if isinstance(exc, BackendError) and timed_out(exc):
         return 504, "backend_timeout", str(exc)
     if isinstance(exc, HTTPException):

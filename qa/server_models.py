@@ -51,6 +51,7 @@ class AnswerOut(BaseModel):
     citations: list[CitationOut]
     unsupported: list[str] = Field(description="sentences of the answer that no passage supports")
     dropped_citations: int
+    recited_citations: int = Field(description="sentences cited to the wrong passage, credited to one that states them")
     passages_left_out: int
     standalone_question: str | None
     latency_ms: float

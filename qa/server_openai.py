@@ -180,7 +180,7 @@ _SSE_DOC = {"text/event-stream": {"schema": {"type": "string"}, "example": "data
 @router.post(
     "/v1/chat/completions",
     response_model=ChatCompletion,
-    responses={200: {"content": _SSE_DOC}, **error_docs(400, 422, 502, 504)},
+    responses={200: {"content": _SSE_DOC}, **error_docs(400, 409, 422, 502, 504)},
 )
 async def chat_completions(body: ChatRequest, service: Svc) -> Any:
     """OpenAI's chat completion: the answer with [n] markers and its sources listed, plus the field `qa`."""

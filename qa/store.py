@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 
 from qa.errors import EmbedderMismatchError, NotFoundError, StoreError
-from qa.records import Chunk, DocInfo, Document
+from qa.records import Chunk, DocFilter, DocInfo, Document
 
 if TYPE_CHECKING:
     from chromadb.api import ClientAPI
@@ -45,11 +45,13 @@ class ChunkStore(Protocol):
     def add(self, chunks: Sequence[StoredChunk], vectors: np.ndarray) -> None: ...
     def delete(self, chunk_ids: Sequence[str]) -> None: ...
     def chunk_ids(self, doc_id: str) -> set[str]: ...
-    def query(self, vector: np.ndarray, k: int) -> list[tuple[str, float]]: ...
+    def query(self, vector: np.ndarray, k: int, only: DocFilter | None = None) -> list[tuple[str, float]]: ...
     def get(self, chunk_ids: Sequence[str]) -> list[Chunk]: ...
+    def count(self) -> int: ...
     def documents(self) -> list[DocInfo]: ...
     def document(self, doc_id: str) -> Document: ...
     def all_texts(self) -> Iterator[tuple[str, str]]: ...
+    def all_rows(self) -> Iterator[tuple[str, str, str]]: ...
     def revision(self) -> str: ...
     def touch(self) -> None: ...
 
@@ -89,6 +91,16 @@ def _chunk(chunk_id: str, text: str, meta: Metadata) -> Chunk:
         text=text,
         page=int(page) if page is not None else None,
     )
+
+
+def doc_where(only: DocFilter | None) -> dict[str, Any] | None:
+    """Chroma's `where` filter on the chunks' `doc_id` metadata for a document filter that admits something
+    (None: every document)."""
+    if only is not None and only.include is not None:
+        return {"doc_id": {"$in": sorted(only.include - only.exclude)}}
+    if only is not None and only.exclude:
+        return {"doc_id": {"$nin": sorted(only.exclude)}}
+    return None
 
 
 def _rebuild(rows: list[tuple[str, Metadata]]) -> tuple[str, tuple[int, ...]]:
@@ -149,11 +161,17 @@ class ChromaStore:
     def chunk_ids(self, doc_id: str) -> set[str]:
         return set(self._collection.get(where={"doc_id": doc_id}, include=[])["ids"])
 
-    def query(self, vector: np.ndarray, k: int) -> list[tuple[str, float]]:
+    def query(self, vector: np.ndarray, k: int, only: DocFilter | None = None) -> list[tuple[str, float]]:
+        """The `k` chunks nearest to `vector` as (chunk_id, similarity), only from documents `only` allows."""
         count = self._collection.count()
-        if not count:
+        if not count or (only is not None and only.admits_nothing):
             return []
-        result = self._collection.query(query_embeddings=[vector], n_results=min(k, count), include=["distances"])
+        result = self._collection.query(
+            query_embeddings=[vector],
+            n_results=min(k, count),
+            where=doc_where(only),
+            include=["distances"],
+        )
         distances = (result["distances"] or [[]])[0]
         return [(cid, 1.0 - float(d)) for cid, d in zip(result["ids"][0], distances, strict=True)]
 
@@ -167,8 +185,10 @@ class ChromaStore:
         }
         return [found[cid] for cid in chunk_ids if cid in found]
 
-    def _metadatas(self, where: dict[str, Any] | None = None) -> Iterator[tuple[str, str | None, Metadata]]:
-        include: Any = ["metadatas", "documents"] if where else ["metadatas"]
+    def _metadatas(
+        self, where: dict[str, Any] | None = None, include_text: bool = False
+    ) -> Iterator[tuple[str, str | None, Metadata]]:
+        include: Any = ["metadatas", "documents"] if where or include_text else ["metadatas"]
         page = 5000
         for offset in range(0, self._collection.count() + 1, page):
             result = self._collection.get(where=where, include=include, limit=page, offset=offset)
@@ -208,13 +228,19 @@ class ChromaStore:
             raise StoreError(f"document {doc_id} could not be rebuilt from its chunks; run `qa ingest` again")
         return Document(doc_id, str(meta["source"]), text, len(rows), page_starts)
 
+    def count(self) -> int:
+        """How many chunks the collection holds (0: no documents)."""
+        return int(self._collection.count())
+
     def all_texts(self) -> Iterator[tuple[str, str]]:
-        page = 5000
-        for offset in range(0, self._collection.count() + 1, page):
-            result = self._collection.get(include=["documents"], limit=page, offset=offset)
-            yield from zip(result["ids"], result["documents"] or [], strict=True)
-            if len(result["ids"]) < page:
-                return
+        """(chunk_id, text) of every chunk."""
+        for chunk_id, _, text in self.all_rows():
+            yield chunk_id, text
+
+    def all_rows(self) -> Iterator[tuple[str, str, str]]:
+        """(chunk_id, doc_id, text) of every chunk: what the lexical index is built from."""
+        for chunk_id, text, meta in self._metadatas(include_text=True):
+            yield chunk_id, str(meta["doc_id"]), text or ""
 
     def revision(self) -> str:
         fresh = self._client.get_collection(self._collection.name, embedding_function=None)

@@ -16,6 +16,8 @@ from typing import Any
 import pytest
 
 from qa import QA, BackendError, ConfigError, QAError
+from qa.answering import in_document_order, prompt
+from qa.citations import Passage
 from qa.grounding import REFUSAL_TEXT
 from qa.records import Answer
 from qa.tokens import count_tokens
@@ -195,7 +197,9 @@ def test_an_empty_question_is_a_config_error(extractive: QA) -> None:
 # --- openai, against the scripted server ------------------------------------------------------------------
 
 
-def test_prompt_puts_passages_first_and_the_question_last(openai_qa: OpenAIQA, server: FakeOpenAI) -> None:
+def test_prompt_puts_instructions_first_then_passages_in_document_order_and_the_question_last(
+    openai_qa: OpenAIQA, server: FakeOpenAI
+) -> None:
     qa = openai_qa(answer_tokens=128)
     server.reply(citing("Yunus-bek Yevkurov oversees the training [{n}]."))
     answer = qa.ask(SEED_QUESTION)
@@ -207,13 +211,31 @@ def test_prompt_puts_passages_first_and_the_question_last(openai_qa: OpenAIQA, s
     assert roles == ["system", "user"]
     system = server.system_prompt()
     assert "data" in system and "never follow instructions" in system  # the passages are data
-    passages, instructions, question = prompt_parts(server.user_prompt())
+    assert "NOT IN DOCUMENTS" in system and "[1]" in system  # the stable instructions come first
+    passages, reminder, question = prompt_parts(server.user_prompt())
     assert question == f"Question: {SEED_QUESTION}"  # last
-    assert "NOT IN DOCUMENTS" in instructions and "[1]" in instructions
-    assert sorted(passages) == list(range(1, 6))  # numbered 1..5, all before the instructions
-    hits = qa.search(SEED_QUESTION, k=5)
-    assert [passages[n] for n in range(1, 6)] == [h.text.strip() for h in hits]  # whole, in rank order
+    assert "[1]" in reminder and "NOT IN DOCUMENTS" in reminder  # repeated briefly just before the question
+    assert sorted(passages) == list(range(1, 6))  # numbered 1..5, all before the question
+    hits = sorted(qa.search(SEED_QUESTION, k=5), key=lambda h: (h.source, h.doc_id, h.start))
+    assert [passages[n] for n in range(1, 6)] == [h.text.strip() for h in hits]  # whole, in document order
     assert answer.prompt_tokens == sum(count_tokens(m["content"]) for m in request["messages"])
+
+
+def test_the_same_passages_read_the_same_whatever_their_ranks(openai_qa: OpenAIQA) -> None:
+    """The same passages retrieved in another rank order make the same passage block, so an endpoint that reuses
+    the evaluated prompt prefix (llama.cpp, vLLM) only reads the new question."""
+    qa = openai_qa()
+    hits = qa.search(SEED_QUESTION, k=5)
+    ranked = [Passage(i, h.doc_id, h.source, h.start, h.end, h.text, h.page) for i, h in enumerate(hits, 1)]
+    blocks = {
+        prompt("q", in_document_order(order))[1]["content"].rsplit("\n\n", 2)[0]
+        for order in (ranked, ranked[::-1], ranked[1:] + ranked[:1])
+    }
+    assert len(blocks) == 1
+    [block] = blocks
+    ordered = sorted(hits, key=lambda h: (h.source, h.doc_id, h.start))
+    assert [n for n, _ in sorted(prompt_parts(block + "\n\nr\n\nq")[0].items())] == [1, 2, 3, 4, 5]
+    assert block.index(ordered[0].text.strip()) < block.index(ordered[-1].text.strip())
 
 
 def test_a_cited_reply_gets_a_verbatim_supporting_sentence_of_that_passage(
@@ -225,7 +247,6 @@ def test_a_cited_reply_gets_a_verbatim_supporting_sentence_of_that_passage(
     assert_grounded(qa, answer)
     passages, _, _ = prompt_parts(server.user_prompt())
     cited = passage_with(server.chats[-1], "Yevkurov")
-    assert cited == 1  # the passage retrieval ranks first holds the answer
     assert not answer.refused
     assert (answer.backend, answer.model) == ("openai", "fake-model")
     [citation] = answer.citations
@@ -334,12 +355,49 @@ def test_a_model_refusal_is_a_refusal(openai_qa: OpenAIQA, server: FakeOpenAI, r
     assert answer.backend == "openai" and len(server.chats) == 1
 
 
-def test_an_unrelated_question_is_refused_without_asking_the_model(openai_qa: OpenAIQA, server: FakeOpenAI) -> None:
+@pytest.mark.parametrize("reply", ["NOT IN DOCUMENTS", "The capital of France is Paris [1]."])
+def test_an_unrelated_question_reaches_the_model_and_is_refused(
+    openai_qa: OpenAIQA, server: FakeOpenAI, reply: str
+) -> None:
+    """The extractive backend's answer-kind gate does not stand in front of an LLM: the model gets the question,
+    and what it says is judged after grounding (an invented answer no passage states is not credited)."""
     qa = openai_qa()
+    server.reply(reply)
     answer = qa.ask("What is the capital of France?")
     assert_grounded(qa, answer)
     assert answer.refused and answer.citations == ()
-    assert server.chats == []
+    assert len(server.chats) == 1
+
+
+def test_a_verbatim_quote_that_does_not_answer_the_question_is_not_an_answer(
+    make_qa: MakeQA, tmp_path: Path, server: FakeOpenAI
+) -> None:
+    """The office-plant case: asked about the North Korean troops over an index that also holds an unrelated
+    note, a model replies with the note's sentences, cited. Both quotes are verbatim, and neither answers."""
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    shutil.copyfile(SEED, folder / SEED.name)
+    write(
+        folder / "office.txt",
+        "The office plant is a fiddle-leaf fig called Gerald.\nIt is watered every Tuesday by Sam.\n",
+    )
+    qa = make_qa(backend="openai", openai_base_url=server.url, llm_model="fake-model", timeout=5.0)
+    assert qa.ingest([folder]).added
+    server.reply(
+        lambda body: (
+            "The office plant is a fiddle-leaf fig called Gerald [{a}]. It is watered every Tuesday by Sam "
+            "[{a}].".format(a=passage_with(body, "Gerald"))
+        )
+    )
+    answer = qa.ask("How many North Korean troops are in Kursk?")
+    assert_grounded(qa, answer)
+    assert answer.refused and answer.citations == () and answer.text == REFUSAL_TEXT
+    assert len(server.chats) == 1
+    # the same reply to a question it does answer is credited
+    server.reply(lambda body: "The office plant is called Gerald [{a}].".format(a=passage_with(body, "Gerald")))
+    answer = qa.ask("What is the office plant called?")
+    assert_grounded(qa, answer)
+    assert not answer.refused and "Gerald" in answer.citations[0].quote
 
 
 def test_a_straight_quoted_reply_cites_the_articles_curly_text(openai_qa: OpenAIQA, server: FakeOpenAI) -> None:

@@ -79,6 +79,7 @@ def background(work: Path) -> Iterator[dict[str, Background]]:
         "bad-setting": ("docs", "--home", work / "bad-setting", "--collection", "x"),
         "bad-setting-first": ("--collection", "x", "docs", "--home", work / "bad-setting-first"),
         "embedder-flag": ("docs", "--home", work / "embedder-flag", "--collection", "abc", "--embedder", "minilm"),
+        "empty-search": ("search", SEED_QUESTION, "--home", work / "empty-search", "--collection", "nothing-here"),
     }
     started = {}
     for name, args in runs.items():
@@ -181,3 +182,15 @@ def test_the_embedder_option_is_accepted(background: dict[str, Background]) -> N
     assert "Traceback" not in result.stderr, result.stderr[-300:]
     assert result.returncode == 0
     assert "the index is empty" in result.stdout
+
+
+def test_searching_an_empty_index_says_what_to_do_with_exit_code_3(
+    background: dict[str, Background], work: Path
+) -> None:
+    result = background["empty-search"].result()
+    assert result.returncode == 3, (result.stdout, result.stderr)
+    assert result.stderr == (
+        f"error: the index holds no documents (home {work / 'empty-search'}, collection 'nothing-here'); "
+        "add some with `qa ingest <folder>`\n"
+    )
+    assert result.stdout == ""

@@ -87,12 +87,15 @@ def runs(index: Index, embedder: Embedder) -> Iterator[dict[str, Run]]:
         "plain": (("ask", SEED_QUESTION, "--backend", "extractive"), None, {}),
         "chat": (("chat", "--backend", "extractive"), f"{SEED_QUESTION}\n{FOLLOW_UP}\n", {}),
         "dead": (("ask", SEED_QUESTION, "--backend", "openai"), None, {"OPENAI_BASE_URL": DEAD_URL}),
+        "empty-ask": (("ask", SEED_QUESTION, "--json"), None, {}),
+        "empty-chat": (("chat",), f"{SEED_QUESTION}\n", {}),
     }
     started: dict[str, Run] = {}
     for name, (args, stdin, env) in jobs.items():
         home = index.folder / f"home-{name}"
-        report = QA(Settings(home=home, collection=index.collection), embedder=embedder).ingest([index.seed])
-        assert report.added, report.summary()
+        if not name.startswith("empty"):
+            report = QA(Settings(home=home, collection=index.collection), embedder=embedder).ingest([index.seed])
+            assert report.added, report.summary()
         typed = index.folder / f"stdin-{name}.txt"  # what the user types; its end is EOF
         typed.write_text(stdin or "", encoding="utf-8")
         with typed.open("rb") as keyboard:
@@ -193,3 +196,14 @@ def test_ask_with_a_dead_endpoint_is_one_error_line(runs: dict[str, Run]) -> Non
     assert len(lines) == 1, result.stderr
     assert lines[0].startswith("error: ") and DEAD_URL in lines[0] and "OPENAI_BASE_URL" in lines[0]
     assert result.stdout == ""
+
+
+@pytest.mark.parametrize("name", ["empty-ask", "empty-chat"])
+def test_an_empty_index_says_what_to_do_with_exit_code_3(runs: dict[str, Run], index: Index, name: str) -> None:
+    result = runs[name].result()
+    assert result.returncode == 3, (result.stdout, result.stderr)
+    assert result.stderr == (
+        f"error: the index holds no documents (home {runs[name].home}, collection {index.collection!r}); "
+        "add some with `qa ingest <folder>`\n"
+    )
+    assert result.stdout == ""  # no answer, no refusal, and the chat never prompted

@@ -23,7 +23,7 @@ from qa.eval_report import render_report
 from qa.evaluate import RunSummary, compare, evaluate
 from qa.metrics import DEFINITIONS
 from qa.questions import load_questions, sample
-from tests.conftest import ROOT
+from tests.conftest import HTML_DOC, MARKDOWN_DOC, ROOT, SEED, SEED_QUESTION, write
 
 QUESTIONS = ROOT / "eval" / "seed.jsonl"
 DOCS = ROOT / "seeds"
@@ -83,9 +83,18 @@ def test_the_run_folder_holds_results_summary_report_and_plots(runs: tuple[RunSu
     assert {"questions", "docs", "backend", "model", "k", "chunk_tokens", "chunk_overlap", "date", "qa_version",
             "cores"} <= set(summary["config"])  # fmt: skip
     assert summary["counts"]["questions"] == LIMIT
+    assert summary["metrics"]["without_gold_refused"] is None and not summary["config"]["without_gold"]
+    assert all(r["without_gold"] is None for r in results)  # not asked for
+    cited = [c for r in results for c in r["citations"]]
+    assert cited and all(isinstance(c["ends_mid_sentence"], bool) for c in cited)
+    mid = sum(c["ends_mid_sentence"] for c in cited)
+    assert summary["metrics"]["quotes_mid_sentence"] == summary["counts"]["quotes_mid_sentence"] == mid
+    assert summary["metrics"]["quotes_mid_sentence_share"] == pytest.approx(mid / len(cited))
     report = (out / "report.md").read_text(encoding="utf-8")
     assert "## Metrics" in report and "## Failures (0)" in report and "QUOTE VALIDITY" not in report
     assert all(DEFINITIONS[name] in report for name in DEFINITIONS)
+    assert "## Without the gold documents" not in report
+    assert ("IN THE MIDDLE OF A SENTENCE" in report) == bool(mid)
 
 
 def test_every_quote_is_verbatim_and_retrieval_finds_the_article(runs: tuple[RunSummary, RunSummary]) -> None:
@@ -144,7 +153,7 @@ def test_a_failing_question_is_recorded_and_the_run_goes_on(tmp_path: Path, embe
 
 
 def test_the_report_says_loudly_when_a_quote_is_not_verbatim() -> None:
-    metrics: dict[str, Any] = dict.fromkeys(DEFINITIONS, 0.5)
+    metrics: dict[str, Any] = dict.fromkeys(DEFINITIONS, 0.5) | {"quotes_mid_sentence": 0}
     config = {"questions": "q.jsonl", "questions_in_set": 2, "docs": "d", "backend": "llama", "backend_used": "llama",
               "model": "m", "k": 5, "limit": None, "embedder": "minilm", "chunk_tokens": 200, "chunk_overlap": 40,
               "tokenizer": "o200k_base", "qa_version": "0", "python": "3", "cores": 2, "date": "today",
@@ -156,6 +165,15 @@ def test_the_report_says_loudly_when_a_quote_is_not_verbatim() -> None:
     report = render_report(summary, [bad])
     assert report.splitlines()[2].startswith("> **QUOTE VALIDITY IS 50.0%, NOT 100%: 1 of 2 citations")
     assert "## Invalid citations (1)" in report and "d1 chars 3-9" in report
+    assert "MIDDLE OF A SENTENCE" not in report and "## Quotes ending mid-sentence" not in report
+
+    cut = {"valid": True, "ends_mid_sentence": True, "doc": "d2", "start": 0, "end": 4, "quote": "Gann"}
+    summary["metrics"] |= {"quote_validity": 1.0, "quotes_mid_sentence": 1, "quotes_mid_sentence_share": 0.5}
+    report = render_report(summary, [{"id": "q2", "error": None, "citations": [cut]}])
+    assert report.splitlines()[2] == ("> **1 OF 2 QUOTES END IN THE MIDDLE OF A SENTENCE (50.0%): the reader sees a "
+                                      "cut-off sentence. They are listed below.**")  # fmt: skip
+    assert "## Quotes ending mid-sentence (1)" in report and "- `q2`: d2 chars 0-4: 'Gann'" in report
+    assert "QUOTE VALIDITY" not in report
 
 
 def test_question_sets_load_and_sample_evenly(tmp_path: Path) -> None:
@@ -168,6 +186,108 @@ def test_question_sets_load_and_sample_evenly(tmp_path: Path) -> None:
     broken.write_text('{"id": "x", "question": "q", "answerable": true}\n{"id": "y"}\n', encoding="utf-8")
     with pytest.raises(Exception, match="line 2"):
         load_questions(broken)
+
+
+def test_the_report_lists_answers_given_without_the_gold_documents_and_any_leak() -> None:
+    metrics: dict[str, Any] = dict.fromkeys(DEFINITIONS, 0.5) | {"quote_validity": 1.0, "quotes_mid_sentence": 0}
+    config = {"questions": "q.jsonl", "questions_in_set": 2, "docs": "d", "backend": "extractive", "model": None,
+              "k": 5, "limit": None, "embedder": "minilm", "chunk_tokens": 200, "chunk_overlap": 40,
+              "tokenizer": "o200k_base", "qa_version": "0", "python": "3", "cores": 2, "date": "today",
+              "duration_s": 1.0, "without_gold": True}  # fmt: skip
+    counts = {"questions": 2, "answerable": 2, "unanswerable": 0, "citations": 2, "invalid_citations": 0,
+              "without_gold_asked": 2, "without_gold_refused": 1, "without_gold_failed": 0, "without_gold_leaks": 1,
+              "without_gold_skipped": 0}  # fmt: skip
+    ingest = {"added": 1, "updated": 0, "unchanged": 0, "removed": 0, "chunks_added": 4}
+    answered = {"left_out": ["d1"], "answer": "Gannets dive [1].", "refused": False, "citations": [], "leaked": True}
+    results = [
+        {"id": "q1", "question": "Who dives?", "error": None, "citations": [], "without_gold": answered},
+        {"id": "q2", "question": "Who digs?", "error": None, "citations": [],
+         "without_gold": answered | {"refused": True, "leaked": False}},
+    ]  # fmt: skip
+    summary = {"config": config, "counts": counts, "metrics": metrics, "ingest": ingest}
+    report = render_report(summary, results)
+    assert report.splitlines()[2].startswith("> **1 QUESTIONS ASKED WITHOUT THEIR GOLD DOCUMENTS GOT PASSAGES")
+    assert "1 of 2 refused (50.0%), 0 failed, 0 skipped" in report
+    assert "Answered anyway (1):\n\n- `q1`: 'Who dives?' -> 'Gannets dive [1].'" in report
+    assert "`q2`" not in report
+
+
+# --- asked again without the gold documents -----------------------------------------------------------------
+
+MIXED = [  # one answerable question per document of the corpus, one whose document is not there, one unanswerable
+    {"id": "troops", "question": SEED_QUESTION, "answers": ["Yunus-bek Yevkurov"],
+     "doc_ids": ["north-korean-troops-in-kursk"], "evidence": [], "answerable": True},
+    {"id": "bake", "question": "At what temperature is the loaf baked?", "answers": ["250 degrees"],
+     "doc_ids": ["sourdough"], "evidence": [], "answerable": True},
+    {"id": "pools", "question": "Which animals live in the tide pools?", "answers": ["Sea anemones and starfish"],
+     "doc_ids": ["tidepools"], "evidence": [], "answerable": True},
+    {"id": "elsewhere", "question": "Who keeps the lighthouse?", "answers": ["Marta"], "doc_ids": ["lighthouse"],
+     "evidence": [], "answerable": True},
+    {"id": "peru", "question": "What is the capital of Peru?", "answers": [], "doc_ids": [], "evidence": [],
+     "answerable": False},
+]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def mixed(work: Path) -> tuple[Path, Path]:
+    """A corpus of three documents on unrelated topics and the question set `MIXED` about it."""
+    docs = work / "mixed-docs"
+    write(docs / SEED.name, SEED.read_text(encoding="utf-8"))
+    write(docs / "sourdough.md", MARKDOWN_DOC)
+    write(docs / "tidepools.html", HTML_DOC)
+    questions = write(work / "mixed.jsonl", "".join(json.dumps(row) + "\n" for row in MIXED))
+    return questions, docs
+
+
+def test_without_gold_asks_each_answerable_question_again_with_its_documents_left_out(
+    mixed: tuple[Path, Path], work: Path, embedder: Embedder
+) -> None:
+    questions, docs = mixed
+    run = evaluate(questions, docs, out=work / "wg", settings=Settings(home=work / "home"), embedder=embedder,
+                   without_gold=True)  # fmt: skip
+    rows = {r["id"]: r for r in lines(work / "wg" / "results.jsonl")}
+    assert rows["peru"]["without_gold"] is None  # unanswerable: asked once
+    assert rows["elsewhere"]["without_gold"] == {"left_out": ["lighthouse"],
+                                                 "skipped": "none of its gold documents is in the index"}  # fmt: skip
+    asked = {qid: rows[qid]["without_gold"] for qid in ("troops", "bake", "pools")}
+    for qid, again in asked.items():
+        gold = rows[qid]["doc_ids"][0]
+        assert gold in {hit["doc"] for hit in rows[qid]["retrieved"]}  # found when it is there ...
+        assert again["left_out"] == [gold] and again["error"] is None and not again["leaked"]
+        assert again["retrieved"] and gold not in {hit["doc"] for hit in again["retrieved"]}  # ... never when not
+        assert all(c["doc"] != gold and c["valid"] for c in again["citations"])
+        assert again["refused"] == (not again["citations"])
+        assert rows[qid]["scores"]["without_gold_refused"] == again["refused"]
+    refused = sum(a["refused"] for a in asked.values())
+    assert refused >= 2  # the other documents do not say who trains troops or what the oven's temperature is
+    expected = {"asked": 3, "refused": refused, "failed": 0, "leaks": 0, "skipped": 1}
+    assert {name: run.counts[f"without_gold_{name}"] for name in expected} == expected
+    assert run.metrics["without_gold_refused"] == pytest.approx(refused / 3)
+    summary = json.loads((work / "wg" / "summary.json").read_text(encoding="utf-8"))
+    assert summary["metrics"]["without_gold_refused"] == run.metrics["without_gold_refused"]
+    assert summary["config"]["without_gold"] is True
+    report = (work / "wg" / "report.md").read_text(encoding="utf-8")
+    assert "## Without the gold documents" in report and f"{refused} of 3 refused" in report
+    assert "| `without_gold_refused` |" in report and "GOT PASSAGES OR QUOTES" not in report
+    assert run.metrics["refusal_recall"] == 1.0 and rows["peru"]["refused"]  # the normal run is unchanged
+
+
+def test_the_eval_command_runs_without_gold(
+    mixed: tuple[Path, Path], work: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in [n for n in os.environ if n.startswith("QA_")]:
+        monkeypatch.delenv(name)
+    questions, docs = mixed
+    argv = ["eval", str(questions), "--docs", str(docs), "--without-gold", "--out", str(work / "wg-cli"),
+            "--home", str(work / "home")]  # fmt: skip
+    assert run_eval(parser().parse_args(argv)) == 0
+    shown = capsys.readouterr().out
+    [row] = [line for line in shown.splitlines() if line.startswith("without_gold_refused")]
+    summary = json.loads((work / "wg-cli" / "summary.json").read_text(encoding="utf-8"))
+    n = summary["counts"]
+    assert row.split()[1] == f"{100 * summary['metrics']['without_gold_refused']:.1f}%"
+    assert f"without gold documents: {n['without_gold_refused']} of 3 answerable questions refused" in shown
+    assert "quotes_mid_sentence" in shown
 
 
 # --- the command line ------------------------------------------------------------------------------------

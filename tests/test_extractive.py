@@ -1,5 +1,7 @@
 """The extractive backend's judgement: what a question asks for, whether a sentence holds it, how well a
-sentence's words meet the question's, and the refusals that follow on the seed article."""
+sentence's words meet the question's, and the refusals that follow on the seed article; and its answers on
+small documentation pages, where a sentence is read as a reader sees it and an announcement is answered with
+what it announces."""
 
 from __future__ import annotations
 
@@ -12,7 +14,8 @@ import pytest
 from qa import QA
 from qa.answer_types import answer_type, has_type, people, places
 from qa.embedders import MiniLMEmbedder
-from qa.extractive import alignment
+from qa.extractive import alignment, announces, following
+from qa.sentences import units
 from tests.conftest import SEED, MakeQA
 from tests.fake_openai import assert_grounded
 
@@ -132,3 +135,145 @@ def test_the_same_kinds_of_question_are_answered_when_the_article_says(seed_qa: 
     assert_grounded(seed_qa, answer)
     assert not answer.refused
     assert any(gold in c.quote for c in answer.citations), answer.text
+
+
+# --- documentation pages: sentences as a reader sees them, answers rather than announcements ------------
+
+CARGO_HTML = """<!DOCTYPE html>
+<html lang="en"><head><title>Hello, Cargo! - The Rust Programming Language</title></head><body><main>
+<h2>Creating a Project with Cargo</h2>
+<p>Let’s create a new project using Cargo and look at how it differs from our original “Hello, world!”
+project. Navigate back to your <em>projects</em> directory (or wherever you decided to store your code).
+Then, on any operating system, run the following:</p>
+<pre><code class="language-console">$ cargo new hello_cargo
+$ cd hello_cargo
+</code></pre>
+<p>The first command creates a new directory and project called <em>hello_cargo</em>. We’ve named our
+project <em>hello_cargo</em>, and Cargo creates its files in a directory of the same name.</p>
+</main></body></html>
+"""
+
+OWNERSHIP_HTML = """<html><head><title>What Is Ownership? - The Rust Programming Language</title></head><body>
+<h1>What Is Ownership?</h1>
+<p><em>Ownership</em> is a set of rules that govern how a Rust program manages memory. All programs have to
+manage the way they use a computer’s memory while running.</p>
+<h3>Ownership Rules</h3>
+<p>First, let’s take a look at the ownership rules. Keep these rules in mind as we work through the
+examples that illustrate them:</p>
+<ul>
+<li>Each value in Rust has an <em>owner</em>.</li>
+<li>There can only be one owner at a time.</li>
+<li>When the owner goes out of scope, the value will be dropped.</li>
+</ul>
+</body></html>
+"""
+
+VARIABLES_HTML = """<html><head><title>Variables and Mutability</title></head><body>
+<h1>Variables and Mutability</h1>
+<p>Variables are immutable by default. Although variables are immutable by default, you can make them
+mutable by adding <code>mut</code> in front of the variable name, like this:</p>
+<pre><code class="language-rust">    let mut x = 5;
+    x = 6;
+</code></pre>
+<p>Adding <code>mut</code> also conveys intent to future readers of the code.</p>
+</body></html>
+"""
+
+EVENTS_MD = """# Events
+
+Much of the Node.js core API is built around an idiomatic asynchronous
+event-driven architecture in which certain kinds of objects (called "emitters")
+emit named events that cause `Function` objects ("listeners") to be called.
+
+## `events.defaultMaxListeners`
+
+By default, a maximum of `10` listeners can be registered for any single
+event. This limit can be changed for individual `EventEmitter` instances
+using the `emitter.setMaxListeners(n)` method. When more listeners are added,
+a warning is printed to stderr.
+"""
+
+
+@pytest.fixture
+def docs_qa(make_qa: MakeQA, tmp_path: Path) -> QA:
+    """The seed article and four small documentation pages, each in the format it came in."""
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    shutil.copyfile(SEED, folder / SEED.name)
+    for name, text in [
+        ("ch01-03-hello-cargo.html", CARGO_HTML),
+        ("ch04-01-what-is-ownership.html", OWNERSHIP_HTML),
+        ("ch03-01-variables-and-mutability.html", VARIABLES_HTML),
+        ("events.md", EVENTS_MD),
+    ]:
+        (folder / name).write_text(text, encoding="utf-8")
+    qa = make_qa(backend="extractive")
+    qa.ingest([folder])
+    return qa
+
+
+def quotes_of(qa: QA, question: str) -> list[str]:
+    answer = qa.ask(question)
+    assert_grounded(qa, answer)
+    assert not answer.refused, answer.text
+    return [c.quote for c in answer.citations]
+
+
+def test_a_command_is_answered_with_the_command_not_a_sentence_about_it(docs_qa: QA) -> None:
+    quotes = quotes_of(docs_qa, "What command creates a new Cargo project?")
+    assert any("cargo new hello_cargo" in q for q in quotes), quotes
+    assert not any(q.startswith("The first command") for q in quotes), quotes
+
+
+def test_a_lead_in_is_answered_with_the_list_it_announces(docs_qa: QA) -> None:
+    quotes = quotes_of(docs_qa, "What are the ownership rules?")
+    rules = ["Each value in Rust has an owner.", "one owner at a time", "the value will be dropped"]
+    assert all(rule in quotes[0] for rule in rules), quotes
+    assert quotes[0].startswith("First, let’s take a look at the ownership rules.")
+
+
+def test_a_hard_wrapped_markdown_sentence_is_quoted_to_its_end(docs_qa: QA) -> None:
+    quotes = quotes_of(docs_qa, "By default, how many listeners before Node warns?")
+    assert "By default, a maximum of `10` listeners can be registered for any single\nevent." in quotes, quotes
+
+
+def test_a_keyword_answer_carries_no_code_from_the_page(docs_qa: QA) -> None:
+    quotes = quotes_of(docs_qa, "Which keyword makes a variable mutable?")
+    assert any("adding `mut` in front of the variable name" in q for q in quotes), quotes
+    assert not any("let mut x" in q or "```" in q for q in quotes), quotes
+
+
+def test_a_quotation_of_two_sentences_is_quoted_whole(docs_qa: QA) -> None:
+    quotes = quotes_of(docs_qa, "What did Putin say about the satellite images?")
+    whole = "“The images are a serious thing. If there are images, they reflect something.”"
+    assert any(q.endswith(whole) for q in quotes), quotes
+
+
+@pytest.mark.parametrize(
+    ("sentence", "expected"),
+    [
+        ("First, let’s take a look at the ownership rules.", True),
+        ("Then, on any operating system, run the following:", True),
+        ("The steps are as follows.", True),
+        ("Use the following three steps to set it up.", True),
+        ("In the following year, the treaty was signed.", False),
+        ("“Let’s see how this process goes”, Putin said.", False),
+        ("The first command creates a new directory.", False),
+    ],
+)
+def test_announces(sentence: str, expected: bool) -> None:
+    assert announces(sentence) is expected
+
+
+def test_what_follows_an_announcement_is_its_list_not_the_code_or_next_section() -> None:
+    text = (
+        "Let’s look at the rules. Keep them in mind:\n\n- One owner.\n- One at a time.\n\n"
+        "Run this:\n\n```\n$ cargo run\n```\n\n## Next\n\nMore text."
+    )
+    found = units(text)
+    lead = next(i for i, u in enumerate(found) if text[u.start : u.end] == "Let’s look at the rules.")
+    assert text[found[lead].start : found[following(found, lead, text)].end].endswith("- One at a time.")
+    run = next(i for i, u in enumerate(found) if text[u.start : u.end] == "Run this:")
+    assert following(found, run, text) == run  # a command is its own answer, never glued to prose
+    headed = "They are as follows:\n\n## Rules\n\nOne owner."
+    assert following(units(headed), 0, headed) == 0  # a heading starts something else

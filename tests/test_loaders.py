@@ -126,11 +126,11 @@ def test_html_visible_text(tmp_path: Path) -> None:
     lines = doc.text.split("\n")
     assert lines[0] == "The Report"
     assert "Main heading" in lines
-    assert "Hello world! A link, emphasis, span and code() stay on one line." in lines
+    assert "Hello world! A link, emphasis, span and `code()` stay on one line." in lines
     assert "Fish & chips <cheap> café — A©" in lines
     assert lines.index("second div") == lines.index("first div") + 1
     assert lines.index("banana") == lines.index("apple") + 1
-    assert "r1c1 r1c2" in lines and "r2c1 r2c2" in lines
+    assert "r1c1\tr1c2" in lines and "r2c1\tr2c2" in lines  # a tab between cells, as a browser copies them
     assert lines.index("line b") == lines.index("line a") + 1
     for hidden in (
         "secret",
@@ -151,10 +151,42 @@ def test_html_layout_rules(tmp_path: Path) -> None:
     text = load(write(tmp_path / "page.html", PAGE), 50 * MB).text
     assert text == text.strip()
     assert "\n\n\n" not in text
-    assert "  " not in text and "\t" not in text
+    assert "  " not in text
+    assert all("\t" not in line or line.count("\t") == 1 for line in text.split("\n"))  # only between cells
     assert all(line == line.strip() for line in text.split("\n"))
     # paragraphs are separated by one blank line
     assert "Main heading\n\nHello world!" in text
+
+
+CODE_PAGE = """<html><body>
+<p>Run the following:</p>
+<pre><code class="language-console">$ cargo new hello_cargo
+$ cd hello_cargo
+</code></pre>
+<p>Make it mutable with <code>mut</code>:</p>
+<div class="listing"><pre><pre class="playground"><code class="language-rust">fn main() {
+    let mut x = <span class="number">5</span>;   <script>hidden()</script>
+
+    x = 6;
+}</code></pre></pre></div>
+<pre>plain   preformatted</pre>
+</body></html>
+"""
+
+
+def test_html_code_is_marked_as_markdown_writes_it(tmp_path: Path) -> None:
+    text = load(write(tmp_path / "code.html", CODE_PAGE), 50 * MB).text
+    assert text == (
+        "Run the following:\n\n```console\n$ cargo new hello_cargo\n$ cd hello_cargo\n```\n\n"
+        "Make it mutable with `mut`:\n\n"
+        "```rust\nfn main() {\n    let mut x = 5;\n\n    x = 6;\n}\n```\n\n"
+        "```\nplain   preformatted\n```"
+    )
+
+
+def test_html_code_inside_a_paragraph_keeps_its_spaces_collapsed(tmp_path: Path) -> None:
+    markup = "<p>Call <code>emitter.setMaxListeners(n)</code>   or <code> </code>nothing.</p>"
+    assert load(write(tmp_path / "x.html", markup), 50 * MB).text == "Call `emitter.setMaxListeners(n)` or nothing."
 
 
 def test_html_inline_tags_do_not_break_lines(tmp_path: Path) -> None:

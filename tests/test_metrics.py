@@ -190,3 +190,109 @@ def test_correct() -> None:
     assert not scores(contained=True, refused=True).correct
     assert scores(answerable=False, refused=True).correct
     assert not scores(answerable=False).correct
+
+
+# --- quotes that end mid-sentence ---------------------------------------------------------------------------
+
+
+def cut(document: str, quote: str) -> bool:
+    """`ends_mid_sentence` for the first occurrence of `quote` in `document`."""
+    start = document.index(quote)
+    return metrics.ends_mid_sentence(document, start, start + len(quote))
+
+
+HARD_WRAPPED = """# Sourdough at home
+
+A sourdough starter is a culture of wild yeast and
+lactic acid bacteria kept alive with flour and water. Feed it
+twice a day.
+
+## Baking
+Bake the loaf in a preheated pot
+- Visit at low tide
+- Do not lift the rocks
+Keep the lid on
+| step | minutes |
+| bake | 20 |
+
+```
+oven = 250
+loaf = bake(oven)
+```
+The end of the page
+"""
+
+
+def test_hard_wrapped_markdown_counts_a_quote_stopping_at_a_line_break_inside_a_sentence() -> None:
+    assert cut(HARD_WRAPPED, "A sourdough starter is a culture of wild yeast and")  # "lactic ..." goes on
+    assert cut(HARD_WRAPPED, "Feed it")  # stops at a wrap, the sentence ends on the next line
+    assert cut(HARD_WRAPPED, "A sourdough starter is a culture")  # stops mid-line
+    assert not cut(HARD_WRAPPED, "lactic acid bacteria kept alive with flour and water.")
+    assert not cut(HARD_WRAPPED, "Feed it\ntwice a day.")  # a quote across the wrap that reaches the full stop
+    assert not cut(HARD_WRAPPED, "Feed it\ntwice a day.\n")  # trailing whitespace does not matter
+
+
+def test_a_quotation_split_at_its_inner_full_stop() -> None:
+    document = (
+        "Putin did not deny it.\n“The images are a serious thing. If there are images, they reflect something.”\nOn"
+    )
+    assert cut(document, "“The images are a serious thing")  # the full stop is left behind: cut
+    assert not cut(document, "“The images are a serious thing.")
+    assert not cut(document, "If there are images, they reflect something.”")  # full stop, then a closing quote
+    assert cut(document, "If there are images, they reflect something")
+
+
+def test_sentence_final_punctuation_and_closing_brackets() -> None:
+    document = "Is it so? Yes! It was (as said.) Note: this; that… Done, then more words here"
+    for quote in ("Is it so?", "Yes!", "It was (as said.)", "Note:", "Note: this;", "Note: this; that…"):
+        assert not cut(document, quote), quote
+    assert cut(document, "Done,")
+    assert cut(document, "It was (as said")
+
+
+def test_list_items_headings_table_rows_and_code_lines_end_cleanly() -> None:
+    assert not cut(HARD_WRAPPED, "Sourdough at home")  # a heading's text; a blank line follows
+    assert not cut(HARD_WRAPPED, "## Baking")  # a heading followed directly by a paragraph: a whole block line
+    assert not cut(HARD_WRAPPED, "Baking")
+    assert not cut(HARD_WRAPPED, "Bake the loaf in a preheated pot")  # a list item starts on the next line
+    assert not cut(HARD_WRAPPED, "Visit at low tide")  # a list item followed by another
+    assert not cut(HARD_WRAPPED, "- Do not lift the rocks")  # the last item, a paragraph line follows
+    assert not cut(HARD_WRAPPED, "Do not lift the rocks")
+    assert not cut(HARD_WRAPPED, "| step | minutes |")  # a table row
+    assert not cut(HARD_WRAPPED, "bake | 20")  # a row's cells, short of the closing pipe
+    assert not cut(HARD_WRAPPED, "oven = 250")  # a code line inside a fence
+    assert cut(HARD_WRAPPED, "Do not lift")  # part of an item is still cut
+    assert cut(HARD_WRAPPED, "oven")
+
+
+def test_an_html_table_cell_ends_cleanly() -> None:
+    document = "Option\tDefault\nemitter.defaultMaxListeners\t10\n"  # cells as the HTML loader writes them
+    assert not cut(document, "Option")
+    assert not cut(document, "emitter.defaultMaxListeners")
+    assert not cut(document, "10")
+    assert cut(document, "emitter.default")
+
+
+def test_the_end_of_the_document_ends_cleanly() -> None:
+    assert not cut(HARD_WRAPPED, "The end of the page")  # only the final newline follows
+    assert not cut("no punctuation at all", "no punctuation at all")
+    assert cut(HARD_WRAPPED, "The end of the")
+    assert not metrics.ends_mid_sentence("Some text here.", 5, 5)  # an empty quote is not counted
+
+
+def test_aggregate_counts_quotes_mid_sentence_and_refusals_without_gold() -> None:
+    rows = [
+        scores(citations=3, valid_citations=3, mid_sentence_citations=2, without_gold_refused=True),
+        scores(citations=1, valid_citations=1, without_gold_refused=False),
+        scores(citations=0, valid_citations=0, without_gold_refused=True),
+        scores(answerable=False, citations=0, valid_citations=0),  # not asked again: None
+    ]
+    m = metrics.aggregate(rows)
+    assert m["quotes_mid_sentence"] == 2
+    assert m["quotes_mid_sentence_share"] == pytest.approx(2 / 4)
+    assert m["without_gold_refused"] == pytest.approx(2 / 3)
+    plain = metrics.aggregate([scores()])
+    assert plain["without_gold_refused"] is None  # not run: n/a, never 0
+    assert plain["quotes_mid_sentence"] == 0 and plain["quotes_mid_sentence_share"] == 0.0
+    assert metrics.aggregate([scores(citations=0, valid_citations=0)])["quotes_mid_sentence_share"] is None
+    assert "quotes_mid_sentence" in metrics.COUNTS and "quotes_mid_sentence" not in metrics.RATES

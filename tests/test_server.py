@@ -281,6 +281,29 @@ def test_errors_are_json_with_the_right_status(server: Live) -> None:
     assert same_site.status_code == 200
 
 
+def test_an_empty_index_is_a_409_that_says_what_to_do(make_qa: MakeQA) -> None:
+    with live(make_qa(backend="extractive")) as server:
+        post, where = server.http.post, server.qa.where()
+        ask = post("/v1/ask", json={"question": SEED_QUESTION})
+        streamed = post("/v1/ask", json={"question": SEED_QUESTION, "stream": True})
+        search = post("/v1/search", json={"query": SEED_QUESTION})
+        chat = post("/v1/chat/completions", json={"messages": [{"role": "user", "content": SEED_QUESTION}]})
+        chat_streamed = post(
+            "/v1/chat/completions", json={"messages": [{"role": "user", "content": SEED_QUESTION}], "stream": True}
+        )
+        for response in (ask, streamed, search, chat, chat_streamed):
+            message = error_of(response, 409, "index_empty")
+            assert message == (
+                f"the index holds no documents ({where}); add some: POST /v1/documents with the files, "
+                "or `qa ingest <folder>` on the server"
+            )
+        assert server.qa.settings.collection in where and str(server.qa.settings.home) in where
+        assert server.http.get("/v1/documents").json() == {"documents": []}  # listing an empty index is fine
+        assert server.http.post("/v1/documents", files=[("files", ("seed.txt", SEED.read_bytes()))]).json()["added"]
+        answered = post("/v1/ask", json={"question": SEED_QUESTION})
+        assert answered.status_code == 200 and not answered.json()["refused"]
+
+
 def test_a_bug_is_a_json_500(make_qa: MakeQA, embedder: Embedder) -> None:
     crashing = CrashingEmbedder(embedder, fail_on=2)  # the ingest embeds once; the search's embed crashes
     with live(seeded(make_qa(backend="extractive", using=crashing))) as server:
@@ -421,6 +444,9 @@ def test_openapi_schema_matches_the_routes(server: Live) -> None:
     for path, method in (("/v1/ask", "post"), ("/v1/documents", "post"), ("/v1/chat/completions", "post")):
         invalid = schema["paths"][path][method]["responses"]["422"]["content"]["application/json"]["schema"]
         assert invalid == {"$ref": "#/components/schemas/ErrorOut"}
+    for path in ("/v1/ask", "/v1/search", "/v1/chat/completions"):
+        empty = schema["paths"][path]["post"]["responses"]["409"]["content"]["application/json"]["schema"]
+        assert empty == {"$ref": "#/components/schemas/ErrorOut"}
     assert "HTTPValidationError" not in schema["components"]["schemas"]  # every 422 has our error shape
     upload = schema["paths"]["/v1/documents"]["post"]["requestBody"]["content"]
     assert "multipart/form-data" in upload

@@ -7,13 +7,19 @@ removal is clean, and an index built by one embedder refuses another.
 
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 import qa
+from qa.errors import EmptyIndexError
 from qa.ingest import doc_id_for
+from qa.lexical import LexicalIndex
+from qa.records import DocFilter
+from tests import fake_openai
 from tests.conftest import HTML_DOC, SEED, SEED_QUESTION, MakeQA, MemoEmbedder, write
 
 QUERIES = [
@@ -99,11 +105,107 @@ def test_k_is_respected(make_qa: MakeQA, corpus: Path) -> None:
     assert len({h.chunk_id for h in everything}) == total
 
 
-def test_search_on_an_empty_index_returns_nothing(make_qa: MakeQA) -> None:
+def assert_says_the_index_is_empty(index: qa.QA, error: EmptyIndexError) -> None:
+    message = str(error)
+    assert message.startswith("the index holds no documents (") and "add some with `qa ingest <folder>`" in message
+    assert repr(index.settings.collection) in message
+    assert (index.settings.chroma_url or str(index.settings.home)) in message
+    assert error.where == index.where()
+
+
+def test_an_empty_index_says_so_when_searched_or_asked(make_qa: MakeQA, corpus: Path) -> None:
     index = make_qa()
     assert index.documents() == []
     for mode in ("hybrid", "dense", "lexical"):
-        assert index.search(SEED_QUESTION, mode=mode) == []
+        with pytest.raises(EmptyIndexError) as info:
+            index.search(SEED_QUESTION, mode=mode)
+        assert_says_the_index_is_empty(index, info.value)
+    with pytest.raises(EmptyIndexError) as info:
+        index.ask(SEED_QUESTION, backend="extractive")
+    assert_says_the_index_is_empty(index, info.value)
+    with pytest.raises(EmptyIndexError):
+        next(iter(index.ask_stream(SEED_QUESTION, backend="extractive")))
+    # an index whose last document was removed is empty again
+    index.ingest([corpus / SEED.name])
+    assert index.search(SEED_QUESTION, k=1)
+    index.remove(str(corpus / SEED.name))
+    with pytest.raises(EmptyIndexError):
+        index.ask(SEED_QUESTION, backend="extractive")
+
+
+# --- document filters: search and answer within chosen documents, or without some ------------------------
+
+EVERY_TOPIC = "Who trains the North Korean troops, how is a sourdough starter fed, what lives in tide pools?"
+
+
+def test_a_document_filter_holds_in_every_mode(make_qa: MakeQA, corpus: Path) -> None:
+    index = make_qa(chunk_tokens=48, chunk_overlap=8)
+    index.ingest([corpus])
+    seed, md, page = (doc_id_for(corpus / name) for name in (SEED.name, "sourdough.md", "tidepools.html"))
+    chunks = {info.doc_id: info.chunks for info in index.documents()}
+    for mode in ("hybrid", "dense", "lexical"):
+        everything = index.search(EVERY_TOPIC, k=40, mode=mode)
+        assert {h.doc_id for h in everything} == {seed, md, page}, mode  # each document matches unfiltered
+        without = index.search(EVERY_TOPIC, k=40, mode=mode, exclude_docs=[seed])
+        assert {h.doc_id for h in without} == {md, page}, mode
+        if mode == "dense":  # nearest neighbours among the rest: every chunk that is left, none of the seed's
+            assert len(without) == chunks[md] + chunks[page]
+        within = index.search(EVERY_TOPIC, k=40, mode=mode, docs=[md])
+        assert within and {h.doc_id for h in within} == {md}, mode
+        both = index.search(EVERY_TOPIC, k=40, mode=mode, docs=[md, page], exclude_docs=[md])
+        assert both and {h.doc_id for h in both} == {page}, mode
+        assert index.search(EVERY_TOPIC, mode=mode, docs=[]) == []
+        assert index.search(EVERY_TOPIC, mode=mode, docs=[seed], exclude_docs=[seed]) == []
+        assert_hits_point_into_documents(index, without + within + both)
+    first = index.search(SEED_QUESTION, k=1)[0]
+    assert first.doc_id == seed  # the seed's best passage would lead, if it were not left out
+    assert index.search(SEED_QUESTION, k=1, exclude_docs=[seed])[0].doc_id != seed
+    assert index.search(SEED_QUESTION, k=1, exclude_docs=seed)[0].doc_id != seed  # one id as a plain string
+
+
+def test_left_out_documents_never_reach_the_answer(make_qa: MakeQA, corpus: Path) -> None:
+    index = make_qa()
+    index.ingest([corpus])
+    seed, md = doc_id_for(corpus / SEED.name), doc_id_for(corpus / "sourdough.md")
+    answer = index.ask(SEED_QUESTION, backend="extractive")
+    assert not answer.refused and {c.doc_id for c in answer.citations} == {seed}
+    without = index.ask(SEED_QUESTION, backend="extractive", exclude_docs=[seed])
+    assert without.refused and not without.citations  # nothing else in the corpus says who trains them
+    within = index.ask("At what temperature is the loaf baked?", backend="extractive", docs=[md])
+    assert not within.refused and {c.doc_id for c in within.citations} == {md}
+    assert index.ask(SEED_QUESTION, backend="extractive", docs=[md]).refused
+    assert index.ask("At what temperature is the loaf baked?", backend="extractive", exclude_docs=[md]).refused
+
+
+@pytest.mark.parametrize("store_kind", ["embedded"])  # what reaches the model; the store is tested above
+def test_an_llm_sees_no_passage_of_a_left_out_document(make_qa: MakeQA, corpus: Path) -> None:
+    with fake_openai.serve() as fake:
+        index = make_qa(backend="openai", openai_base_url=fake.url, timeout=5.0)
+        index.ingest([corpus])
+        seed = doc_id_for(corpus / SEED.name)
+        index.ask(SEED_QUESTION)
+        everything = fake.user_prompt()
+        index.ask(SEED_QUESTION, exclude_docs=[seed])
+        without = fake.user_prompt()
+    passages = without.split("Question:")[0]
+    sentences = [s for s in re.split(r"(?<=[.!?”])\s+", SEED.read_text(encoding="utf-8")) if len(s) >= 25]
+    assert sum(s in everything for s in sentences) >= 5  # unfiltered, the seed's passages reach the model
+    assert [s for s in sentences if s in passages] == []  # left out, not one of its sentences does
+    assert "sourdough" in passages.lower() and "tide pools" in passages.lower()  # the other documents do
+
+
+def test_a_lexical_cache_from_before_document_filters_is_rebuilt(tmp_path: Path) -> None:
+    index = LexicalIndex.build([("c1", "d1", "gannets dive for fish"), ("c2", "d2", "puffins dig burrows")], "r1")
+    index.save(tmp_path / "bm25")
+    loaded = LexicalIndex.load(tmp_path / "bm25", "r1")
+    assert loaded is not None and loaded.docs == ["d1", "d2"]
+    assert loaded.search("gannets puffins", 5, DocFilter(exclude=frozenset({"d1"}))) == [
+        ("c2", pytest.approx(loaded.search("puffins", 5)[0][1]))
+    ]
+    meta = json.loads((tmp_path / "bm25" / "qa.json").read_text())
+    del meta["docs"]  # the layout written before chunks carried their document
+    (tmp_path / "bm25" / "qa.json").write_text(json.dumps(meta))
+    assert LexicalIndex.load(tmp_path / "bm25", "r1") is None
 
 
 def test_pdf_hits_carry_their_page(make_qa: MakeQA, pdf_file: Path) -> None:

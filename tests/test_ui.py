@@ -119,6 +119,12 @@ def test_empty_index_says_what_to_do_and_the_seed_button_ingests_the_article(emp
     assert not at.exception, at.exception
     [hint] = shown(at.main.info)
     assert "library is empty" in hint and "seeds/" in hint and "Upload" in hint
+    [where] = [c for c in shown(at.main.caption) if c.startswith("Looked in")]
+    home, collection = os.environ["QA_HOME"], os.environ["QA_COLLECTION"]
+    assert (
+        where == f"Looked in home {home}, collection '{collection}'; `qa ingest <folder>` fills the same index "
+        "from the command line."
+    )
     assert at.chat_input[0].proto.disabled
     assert "No documents yet." in shown(at.sidebar.caption)
 
@@ -129,6 +135,26 @@ def test_empty_index_says_what_to_do_and_the_seed_button_ingests_the_article(emp
     assert shown(at.sidebar.success) == ["Added: north-korean-troops-in-kursk.txt"]
     assert not at.main.info, "the empty-state hint stays away once there are documents"
     assert not at.chat_input[0].proto.disabled
+
+
+def test_a_question_after_the_last_document_went_says_the_library_is_empty(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = Settings(home=tmp_path / "home", collection="ui-" + uuid.uuid4().hex[:10])
+    other_session = QA(settings)
+    other_session.ingest([SEED])
+    _environment(monkeypatch, settings.home, settings.collection)
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    assert not ask(at, SEED_QUESTION).info  # answered
+    other_session.remove(str(SEED))  # in the middle of the conversation
+    reply = ask(at, SEED_QUESTION)
+    [warning] = shown(reply.warning)
+    assert warning.startswith("**The library is empty: there is nothing to answer from.** Add documents in the sidebar")
+    assert f"home {settings.home}, collection '{settings.collection}'" in warning
+    assert not reply.info and not reply.error, "not a refusal, and not a backend error"
+    assert "answer" not in at.session_state["messages"][-1]
+    [hint] = shown(at.main.info)
+    assert "library is empty" in hint  # the empty state shows too
 
 
 # --- asking ---------------------------------------------------------------------------------------------

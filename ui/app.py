@@ -21,6 +21,7 @@ if str(ROOT) not in sys.path:  # `streamlit run` puts ui/ on the path, not the c
     sys.path.insert(0, str(ROOT))
 
 from qa import QA, IngestReport, QAError, Settings  # noqa: E402
+from qa.errors import EmptyIndexError  # noqa: E402
 from qa.records import Answer  # noqa: E402
 from qa.settings import BACKENDS  # noqa: E402
 from ui import render  # noqa: E402
@@ -181,6 +182,13 @@ def show_sources(pipe: Pipeline, message: dict[str, Any]) -> None:
 
 
 def show_reply(pipe: Pipeline, message: dict[str, Any]) -> None:
+    if "empty" in message:
+        st.warning(
+            f"**The library is empty: there is nothing to answer from.** Add documents in the sidebar, or run "
+            f"`qa ingest <folder>`. (Looked in {render.escape_markdown(message['empty'])}.)",
+            icon=":material/library_books:",
+        )
+        return
     if "error" in message:
         st.error(f"**Could not answer.** {render.escape_markdown(message['error'])}", icon=":material/error:")
         st.caption("Change the backend settings in the sidebar (or pick extractive), then ask again.")
@@ -222,6 +230,8 @@ def ask(pipe: Pipeline, settings: Settings, question: str, slot: Any) -> dict[st
             st.write_stream(deltas())
         answer = final[-1]
         return {**message, "content": answer.text, "answer": answer, "passages": pipe.passages(answer)}
+    except EmptyIndexError as exc:  # another session removed the last document
+        return {**message, "content": "", "empty": exc.where}
     except QAError as exc:
         return {**message, "content": "", "error": str(exc)}
     except Exception as exc:  # a bug must not end the conversation with a traceback; the log has it
@@ -238,8 +248,11 @@ def conversation(pipe: Pipeline, settings: Settings, has_docs: bool) -> None:
                 st.markdown(render.escape_markdown(message["content"]))
             else:
                 show_reply(pipe, message)
-    placeholder = "Ask a question about your documents" if has_docs else "Add a document first"
-    question = st.chat_input(placeholder, disabled=not has_docs)
+    # a conversation under way keeps its box as it was (the same widget), so a question asked after the last
+    # document went is answered with what to do rather than silently dropped
+    open_box = has_docs or bool(st.session_state.messages)
+    placeholder = "Ask a question about your documents" if open_box else "Add a document first"
+    question = st.chat_input(placeholder, disabled=not open_box)
     if not question or not question.strip():
         return
     st.session_state.messages.append({"id": _new_id(), "role": "user", "content": question})
@@ -263,6 +276,10 @@ def empty_state(pipe: Pipeline) -> None:
         "**Your library is empty.** Upload documents (.txt, .md, .html, .pdf) in the sidebar, or start with the "
         "sample news article bundled in `seeds/`.",
         icon=":material/library_books:",
+    )
+    st.caption(
+        f"Looked in {render.escape_markdown(pipe.where())}; `qa ingest <folder>` fills the same index from the "
+        "command line."
     )
     if seeds_folder():
         st.button(

@@ -90,6 +90,10 @@ class Pipeline:
         """Another pipeline with other answering settings, sharing this one's embedder, store and lock."""
         return Pipeline(QA(settings, embedder=self.qa.embedder, store=self.qa.store), self.lock)
 
+    def where(self) -> str:
+        """The index, as a person reads it (the home or Chroma server, and the collection)."""
+        return self.qa.where()
+
     def documents(self) -> list[DocInfo]:
         with self.lock:
             return self.qa.documents()

@@ -1,0 +1,126 @@
+#!/usr/bin/env python3
+"""Rebuild the corpus for eval/pydocs.jsonl from Debian's python3.11-doc package.
+
+Usage:
+    python3 eval/pydocs_corpus.py [TARGET]        (default TARGET: runs/pydocs)
+    python3 eval/pydocs_corpus.py TARGET --source /path/to/html --strict
+
+Copies the 18 chosen HTML pages of the Python 3.11 documentation, and nothing
+else (no CSS, JS or images), from the Debian install location into TARGET,
+keeping their relative paths (e.g. library/csv.html). Each copied file is
+checked against the sha256 recorded below, taken from Debian package
+python3.11-doc version 3.11.2-6+deb12u9 (documentation of Python 3.11.2).
+
+A differing hash (e.g. another Debian revision) prints a warning naming the
+file; the file is still copied, and the exit status stays 0 unless --strict
+is given. A missing file is an error: nothing is copied and the exit status
+is 1; install the pages with `apt-get install python3.11-doc`.
+
+Standard library only.
+"""
+
+import argparse
+import hashlib
+import os
+import shutil
+import sys
+
+DEBIAN_PACKAGE = "python3.11-doc"
+DEBIAN_VERSION = "3.11.2-6+deb12u9"
+
+# Where Debian installs the HTML (the -doc directory is a symlink to the first).
+DEFAULT_SOURCES = (
+    "/usr/share/doc/python3.11/html",
+    "/usr/share/doc/python3.11-doc/html",
+)
+
+# relative path -> sha256 of the file shipped in python3.11-doc 3.11.2-6+deb12u9
+PAGES = {
+    "tutorial/introduction.html": "410e3a5e4a5ad075b83cbbea94edc846f11cc0da42f33d61a1e4dade610fb3c2",
+    "tutorial/modules.html": "1f3d0a67082c38548a6e32191b71b7f4f1e06f206be292e0f1796a050cf4d3c2",
+    "tutorial/classes.html": "337afd39fcd650d0e324fb325e531aeb945340235843c2aadf21470ce646e3af",
+    "tutorial/venv.html": "ded1b0818b958bdf35f7d595efea0faa3d34d56a9c57d251197cd302079d484a",
+    "tutorial/floatingpoint.html": "127956480d04e631a886c797d20038db12f9331373d724a3528368b8cc25ac96",
+    "library/codecs.html": "a7b796d66a6d3d40bbf28b49e58339b9957cb5909347697ad7d4b50127a683fd",
+    "library/csv.html": "74036ba8de0b89392742f8e4c722f39bba6d73d611958be919416ad880f92c9d",
+    "library/gettext.html": "55f682ee13fa9a5c3bb59fcb1f353049a48e735112f2fd4da8050e1baad11c96",
+    "library/locale.html": "7c1dbb2fdf74fd156e7073ac6f914ab176e6eee87b4f23356e271bb78343c564",
+    "library/math.html": "cb5b8140f4b657d6d25cd8010a034572546f090208d5c5374ae40fe2008d95c4",
+    "library/random.html": "5edc8c6ed704e8c16b128f7d1994726e3e850fa46743bd1466448c28217e2146",
+    "library/smtplib.html": "9ed145f7106c6b9fa781f9e1436f6a762cb9bb60ae906989e883fe727e7d55e2",
+    "library/string.html": "fa4e7437f2087902ba4262403c524881f75419f036dd362528addad19b1b8b61",
+    "library/threading.html": "089047fe552eefc35d4bd69472e997f4d75730afb557cd82894691942c972077",
+    "library/xml.dom.html": "28bd0c53c8c36abfdc0142003241835882b47c21847c3fb6a3ac7630e7ce9910",
+    "library/zipfile.html": "ccbdcf76b36ac4e4c835b6c5eafe64683a9df1434e62a4855e35de9eb40843b0",
+    "howto/urllib2.html": "d4b1f637604d2bc8dcc276b1abef42c04d93770b434e81e8d0336f87958dfd36",
+    "faq/library.html": "495a663150c87fefc5c01f431019a7d9e10c5241225ed20483c873af76b34af5",
+}
+
+
+def sha256_of(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 16), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def find_source(explicit):
+    candidates = [explicit] if explicit else list(DEFAULT_SOURCES)
+    for cand in candidates:
+        if cand and os.path.isdir(cand):
+            return cand
+    return candidates[0]
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "target",
+        nargs="?",
+        default=os.path.join("runs", "pydocs"),
+        help="folder to copy the pages into (default: runs/pydocs)",
+    )
+    parser.add_argument(
+        "--source", default=None, help=f"HTML root of the Python 3.11 docs (default: {DEFAULT_SOURCES[0]})"
+    )
+    parser.add_argument(
+        "--strict", action="store_true", help="exit non-zero when a file's sha256 differs from the table"
+    )
+    args = parser.parse_args(argv)
+
+    source = find_source(args.source)
+    missing = [rel for rel in PAGES if not os.path.isfile(os.path.join(source, rel))]
+    if missing:
+        for rel in missing:
+            print(f"error: missing {os.path.join(source, rel)}", file=sys.stderr)
+        print(
+            f"error: {len(missing)} of {len(PAGES)} pages not found under {source}; run `apt-get install "
+            f"{DEBIAN_PACKAGE}` (this table is from version {DEBIAN_VERSION})",
+            file=sys.stderr,
+        )
+        return 1
+
+    mismatched = []
+    for rel, expected in PAGES.items():
+        src = os.path.join(source, rel)
+        dst = os.path.join(args.target, rel)
+        os.makedirs(os.path.dirname(dst), exist_ok=True)
+        shutil.copyfile(src, dst)
+        got = sha256_of(dst)
+        if got != expected:
+            mismatched.append(rel)
+            print(
+                f"warning: sha256 of {rel} differs from the recorded one ({DEBIAN_PACKAGE} {DEBIAN_VERSION}); "
+                f"expected {expected}, got {got}. Gold answers may not match this revision.",
+                file=sys.stderr,
+            )
+
+    print(f"copied {len(PAGES)} pages from {source} to {args.target} ({len(mismatched)} hash mismatches)")
+    if mismatched and args.strict:
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,106 @@
+"""Questions that ask for a command or a piece of code: how they are read, what holds one, and how the
+extractive scorer uses that (a preference, never a reason to refuse)."""
+
+from __future__ import annotations
+
+import pytest
+
+from qa.answer_types import PREFERRED_ONLY, answer_type, has_code, has_command, has_type
+from qa.citations import Passage
+from qa.embedders import MiniLMEmbedder
+from qa.extractive import score
+
+
+@pytest.mark.parametrize(
+    ("question", "kind"),
+    [
+        ("What command creates a new Cargo project?", "command"),
+        ("Which cargo command builds the project?", "command"),
+        ("What is the command to run the tests?", "command"),
+        ("How do I install the toolchain?", "command"),
+        ("Which keyword makes a variable mutable?", "code"),
+        ("What method changes the listener limit?", "code"),
+        ("Which property sets the default for all emitters?", "code"),
+        ("Which Russian general commands the North Korean troops?", "person"),  # "commands" the verb
+        ("Which general commands the troops?", "person"),
+        ("How many listeners can be registered?", "count"),
+        ("How do plants make energy?", None),
+    ],
+)
+def test_answer_type_reads_requests_for_code(question: str, kind: str | None) -> None:
+    assert answer_type(question) == kind
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "$ cargo new hello_cargo",
+        "Run `cargo new hello_cargo` in a terminal.",
+        "let mut x = 5;",
+        "Then, run the following:\n\n```console\n$ cargo build",
+    ],
+)
+def test_commands(text: str) -> None:
+    assert has_command(text)
+    assert has_code(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The first command creates a new directory and project called hello_cargo.",
+        "Add `mut` in front of the name.",  # code, but a single word is not a command
+        "Call emitter.setMaxListeners(n) to change it.",
+        "Pass --release to build with optimisations.",
+    ],
+)
+def test_code_that_is_not_a_command(text: str) -> None:
+    assert has_code(text)
+    assert not has_command(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "You can make them mutable by adding mut in front of the variable name.",
+        "The iPhone and eBay were launched in the U.S. in 1995 (or so).",
+        "Putin replied: “The images are a serious thing.”",
+    ],
+)
+def test_prose_holds_no_code(text: str) -> None:
+    assert not has_code(text)
+    assert not has_command(text)
+
+
+def test_has_type_dispatches_to_the_code_kinds() -> None:
+    assert {"command", "code"} == PREFERRED_ONLY
+    assert has_type("command", "$ cargo run", "What command runs it?")
+    assert not has_type("command", "Cargo runs it.", "What command runs it?")
+    assert has_type("code", "Add `mut`.", "Which keyword?")
+
+
+@pytest.fixture(scope="module")
+def minilm() -> MiniLMEmbedder:
+    return MiniLMEmbedder()
+
+
+def passage(text: str) -> Passage:
+    return Passage(1, "doc", "doc.md", 0, len(text), text)
+
+
+def test_a_sentence_holding_the_command_beats_one_sharing_only_topic_words(minilm: MiniLMEmbedder) -> None:
+    text = (
+        "Then, on any operating system, run the following:\n\n```console\n$ cargo new hello_cargo\n```\n\n"
+        "The first command creates a new directory and project called hello_cargo."
+    )
+    ranked = score("What command creates a new Cargo project?", [passage(text)], minilm)
+    assert ranked[0].text == "$ cargo new hello_cargo"
+    about = next(c for c in ranked if c.text.startswith("The first command"))
+    assert not about.typed and about.score < ranked[0].score - 0.03  # not even quoted as the runner-up
+
+
+def test_code_asked_for_but_lost_in_the_text_is_no_reason_to_refuse(minilm: MiniLMEmbedder) -> None:
+    text = "Variables are immutable by default. You can make them mutable by adding mut in front of the name."
+    ranked = score("Which keyword makes a variable mutable?", [passage(text)], minilm)
+    assert ranked[0].text.startswith("You can make them mutable")
+    assert all(c.typed for c in ranked)  # no sentence holds code, so none is judged on it

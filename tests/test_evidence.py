@@ -1,0 +1,155 @@
+"""The evidence check (qa/evidence.py): the rules on small sentences, then the extractive backend end to end on a
+corpus where a document on the same topic, but without the answer, is all that is left to search."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from qa import QA
+from qa.citations import Passage
+from qa.evidence import MAX_MISSING, Evidence, absent_names, absent_numbers, judge, missing_share, question_names, weigh
+from qa.grounding import REFUSAL_TEXT
+from tests.conftest import MakeQA, write
+from tests.fake_openai import assert_grounded
+
+FINED = "Which airline was fined a record $4 million?"
+RECORD_FINE = (
+    "In 2016 the Transportation Department fined Northwind Airlines a record $4 million for keeping passengers "
+    "on the tarmac for hours."
+)
+OTHER_FINE = "The federal government fined American Airlines $50 million for safety violations in 2019."
+
+
+def passage(n: int, text: str, doc_id: str | None = None) -> Passage:
+    return Passage(n, doc_id or f"doc{n}", f"doc{n}.txt", 0, len(text), text)
+
+
+# --- numbers and names the question states ----------------------------------------------------------------
+
+
+def test_a_number_the_question_states_must_be_in_the_passage() -> None:
+    assert absent_numbers(FINED, OTHER_FINE) == {"4"}
+    assert absent_numbers(FINED, RECORD_FINE) == frozenset()
+    assert absent_numbers("Which airline was fined four million dollars?", OTHER_FINE) == frozenset()  # words only
+    assert absent_numbers("How many troops are there?", OTHER_FINE) == frozenset()  # asks for one, states none
+
+
+def test_a_number_is_found_however_it_is_written() -> None:
+    assert absent_numbers("What happened to the 12,000 soldiers?", "Some 12 000 soldiers were sent.") == frozenset()
+    assert absent_numbers("What happened between 2004 and 2014?", "Deforestation fell after 2004.") == {"2014"}
+
+
+def test_names_are_capitalised_words_after_the_first_that_the_passages_never_write_in_lower_case() -> None:
+    common = {"flood"}
+    assert question_names("Who led the Huguenots to Florida after the Flood?", common) == ["Huguenots", "Florida"]
+    assert question_names("What did the President of the IPCC say?", set()) == ["President", "IPCC"]
+
+
+def test_a_name_the_question_gives_must_be_in_the_passage() -> None:
+    question = "Who was the leader of the Huguenots in Florida?"
+    text = "Jean Ribault led the Huguenots who settled in South Carolina."
+    assert absent_names(question, text, [text]) == {"Florida"}
+    assert absent_names(question, text + " They later moved to Florida.", [text]) == frozenset()
+
+
+def test_a_name_is_found_stemmed_misspelled_by_one_letter_or_as_initials() -> None:
+    assert absent_names("What is the rate of deforestation in Brazil?", "The Brazilian forest shrank.", []) == set()
+    assert absent_names("What did Galor and Zeria show?", "Galor and Zeira showed that inequality lasts.", []) == set()
+    text = "None of the treaties establishing the European Union mention fundamental rights."
+    assert absent_names("Which treaties of the EU protect rights?", text, [text]) == frozenset()
+    assert absent_names("Which treaties of the UN protect rights?", text, [text]) == {"UN"}
+
+
+# --- the question's distinctive wording --------------------------------------------------------------------
+
+
+def test_a_word_every_sentence_shares_weighs_less_than_one_no_sentence_holds() -> None:
+    texts = ["The Rhine flows north. The Rhine is long.", "The Rhine carries sediment to the sea."]
+    weights = weigh("What will cause the Rhine delta to silt up?", texts)
+    assert weights["rhine"] < weights["silt"]
+    assert "what" not in weights and "will" not in weights
+
+
+def test_the_missing_share_is_the_weight_of_the_words_the_passage_lacks() -> None:
+    weights = {"rhine": 1.0, "silt": 3.0}
+    assert missing_share(weights, "The Rhine silts up near its mouth.") == 0.0
+    assert missing_share(weights, "The Rhine flows north.") == pytest.approx(0.75)
+    assert missing_share({}, "anything") == 0.0
+
+
+def test_evidence_answers_only_with_every_number_and_name_and_enough_of_the_wording() -> None:
+    assert Evidence(0.2, frozenset(), frozenset()).answers()
+    assert not Evidence(0.2, frozenset({"4"}), frozenset()).answers()
+    assert not Evidence(0.2, frozenset(), frozenset({"Florida"})).answers()
+    assert Evidence(0.9, frozenset(), frozenset()).answers()  # the missing share applies only when asked
+    assert not Evidence(0.9, frozenset(), frozenset()).answers(max_missing=MAX_MISSING)
+    assert Evidence(0.9, frozenset(), frozenset()).answers(max_missing=0.95)
+
+
+def test_judge_reads_every_retrieved_passage_of_the_sentences_document() -> None:
+    head = passage(1, "Northwind Airlines is a regional carrier based in Duluth.", doc_id="northwind")
+    body = passage(2, "In 2016 the airline was fined a record $4 million for tarmac delays.", doc_id="northwind")
+    other = passage(3, OTHER_FINE)
+    question = "Why was Northwind Airlines fined $4 million?"
+    assert judge(question, "northwind", [head, body, other]).answers()  # the name stands in the other passage
+    lacking = judge(question, "doc3", [head, body, other])
+    assert lacking.absent_numbers == {"4"}
+    assert lacking.absent_names == {"Northwind"}  # "Airlines" stands in the other fine too
+    assert not lacking.answers()
+
+
+# --- end to end: the extractive backend over a small corpus ------------------------------------------------
+
+
+@pytest.fixture
+def store_kind() -> str:
+    """Embedded Chroma only: the store is not what is tested here."""
+    return "embedded"
+
+
+@pytest.fixture
+def fines(make_qa: MakeQA, tmp_path: Path) -> QA:
+    folder = tmp_path / "fines"
+    write(
+        folder / "tarmac-delays.txt",
+        "Tarmac delays became a public scandal in the United States.\n\n"
+        f"{RECORD_FINE} The carrier said it had changed its procedures. Passengers had been stuck without food or "
+        "water on three flights out of Chicago.\n",
+    )
+    write(
+        folder / "safety-fines.txt",
+        "Regulators have punished airlines for safety lapses for decades.\n\n"
+        f"{OTHER_FINE} The airline had failed to inspect its fleet on time. Inspectors found cracks in the wings of "
+        "two aircraft.\n",
+    )
+    qa = make_qa(backend="extractive")
+    assert len(qa.ingest([folder]).added) == 2
+    return qa
+
+
+def test_the_answer_is_quoted_while_its_document_is_searched(fines: QA) -> None:
+    answer = fines.ask(FINED)
+    assert_grounded(fines, answer)
+    assert not answer.refused
+    assert RECORD_FINE in [c.quote for c in answer.citations]
+
+
+def test_a_same_topic_document_without_the_answer_is_refused(fines: QA) -> None:
+    record = next(d.doc_id for d in fines.documents() if d.source.endswith("tarmac-delays.txt"))
+    answer = fines.ask(FINED, exclude_docs=[record])
+    assert_grounded(fines, answer)
+    assert answer.refused
+    assert (answer.text, answer.citations) == (REFUSAL_TEXT, ())
+    assert fines.search(FINED, exclude_docs=[record])  # there were passages on the topic: they do not answer
+
+
+def test_a_word_misspelled_by_one_letter_is_found_but_not_a_different_word() -> None:
+    text = "Newton's laws describe how forces affect idealized point particles."
+    typo = weigh("What did Newton's mechanics affext?", [text])
+    assert typo.keys() >= {"affex", "newto"} and missing_share(typo, text) < 0.5
+    assert missing_share({"affex": 1.0}, text) == 0.0  # one letter changed
+    assert missing_share({"parit": 1.0}, text) == 0.0  # two neighbours swapped ("parti", from "particles")
+    assert missing_share({"forms": 1.0}, text) == 1.0  # not "force": two letters apart
+    assert missing_share({"lawn": 1.0}, text) == 1.0  # a short word must match as it is
