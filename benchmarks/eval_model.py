@@ -31,11 +31,8 @@ DEFAULT_CACHE = Path.home() / ".cache" / "qa-eval-model"
 
 
 def sha256(path: Path) -> str:
-    digest = hashlib.sha256()
     with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 def checked(path: Path) -> bool:
