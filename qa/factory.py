@@ -16,8 +16,18 @@ if TYPE_CHECKING:
     from chromadb.api import ClientAPI
 
 
+def require_endpoint(settings: Settings, what: str) -> None:
+    """A ConfigError unless an endpoint or a key is set: never a silent request to the public OpenAI API."""
+    if not settings.openai_base_url and not settings.openai_api_key:
+        raise ConfigError(
+            f"{what} has no endpoint or key configured: set OPENAI_BASE_URL to an OpenAI-compatible server (e.g. "
+            "http://127.0.0.1:8080/v1) or OPENAI_API_KEY for OpenAI's own API; nothing was sent anywhere"
+        )
+
+
 def make_embedder(settings: Settings) -> Embedder:
     if settings.embedder == "openai":
+        require_endpoint(settings, "the openai embedder (QA_EMBEDDER=openai)")
         return OpenAIEmbedder(
             settings.embed_model, settings.openai_base_url, settings.openai_api_key, timeout=settings.timeout
         )
@@ -40,6 +50,7 @@ def make_generator(settings: Settings) -> Generator | None:
     """The LLM for the configured backend; None for the extractive backend."""
     backend = settings.resolved_backend()
     if backend == "openai":
+        require_endpoint(settings, "the openai backend")
         return OpenAIGenerator(settings.llm_model, settings.openai_base_url, settings.openai_api_key, settings.timeout)
     if backend == "llama":
         path = settings.llm_model_path or smollm2_path()

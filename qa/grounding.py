@@ -27,6 +27,7 @@ from qa.citations import (
     statements,
     words,
 )
+from qa.instructions import contains_instructions, is_instruction, trusted_text, untrusted, untrusted_spans
 from qa.records import Citation
 
 MIN_SUPPORT = 0.34  # share of a claim's content words its quote must carry
@@ -43,12 +44,6 @@ _REFUSAL = re.compile(
     r"to)\b[^.]{0,20}\b(answer|find|determine|tell)|\bno (information|mention)\b",
     re.IGNORECASE,
 )
-_INSTRUCTION = re.compile(
-    r"\b(ignore|disregard|forget|override)\b[^.]{0,40}\b(instructions?|previous|above|prompt|rules|system)\b|"
-    r"\byou (must|should|will) (now )?(answer|reply|respond|say|output|write)\b|\bsystem prompt\b|"
-    r"\b(as an ai|language model)\b",
-    re.IGNORECASE,
-)
 
 
 def is_refusal(text: str) -> bool:
@@ -60,8 +55,8 @@ def is_refusal(text: str) -> bool:
 
 
 def looks_like_instruction(sentence: str) -> bool:
-    """Text in a document that addresses the model; never quoted as evidence."""
-    return bool(_INSTRUCTION.search(sentence))
+    """Text in a document that addresses the model; never quoted as evidence (qa/instructions.py)."""
+    return is_instruction(sentence)
 
 
 @dataclass(frozen=True)
@@ -85,7 +80,10 @@ class _Numbering:
             if (c.doc_id, c.start, c.end) == (p.doc_id, doc_start, doc_end):
                 return c.n
         n = len(self.citations) + 1
-        self.citations.append(Citation(n, p.doc_id, p.source, doc_start, doc_end, p.text[start:end], p.page))
+        flagged = contains_instructions(p.text)
+        self.citations.append(
+            Citation(n, p.doc_id, p.source, doc_start, doc_end, p.text[start:end], p.page_at(doc_start), flagged)
+        )
         return n
 
 
@@ -99,12 +97,14 @@ def _around(text: str, start: int, end: int) -> str:
 
 def _span(claim: str, p: Passage, admits: Callable[[str], bool], need: float, quotes: bool) -> Span | None:
     """The span of passage `p` that backs `claim`: a quote the model wrote (with `quotes`), if it is really
-    there, else the best-supporting sentence if it scores `need`; only in sentences that `admits`."""
+    there, else the best-supporting sentence if it scores `need`; only in sentences that `admits`, and never
+    in a block of the passage that holds an instruction to the model (qa/instructions.py)."""
     for quoted in quoted_spans(claim) if quotes else ():
         found = locate(quoted, p.text)
-        if found and admits(_around(p.text, *found)):
+        if found and admits(_around(p.text, *found)) and not untrusted(p.text, *found):
             return found[0], found[1], 1.0
-    start, end, score = best_support(claim, p.text, 0, len(p.text), skip=lambda s: not admits(s))
+    text = trusted_text(p.text)  # untrusted blocks blanked: offsets hold, their sentences are gone
+    start, end, score = best_support(claim, text, 0, len(text), skip=lambda s: not s.strip() or not admits(s))
     return (start, end, score) if score >= need else None
 
 
@@ -221,10 +221,19 @@ def _first_of_each(found: list[Claim]) -> list[Claim]:
     return list(first.values())
 
 
+def echoes(claim: str, passages: Sequence[Passage]) -> bool:
+    """Whether every content word of `claim` stands in one block of the passages that holds an instruction to
+    the model: a reply that obeys an injection ("HACKED", or a planted claim) repeats what that block says,
+    and is not credited even when another passage happens to hold the same words."""
+    said = words(claim)
+    return bool(said) and any(said <= words(p.text[s:e]) for p in passages for s, e in untrusted_spans(p.text))
+
+
 def ground(answer: str, passages: Sequence[Passage]) -> Grounded:
     """Map the backend's [n] citations onto verbatim quotes, drop citations to passages that don't exist, move
     a citation to the passage that states the sentence when the cited one does not, credit an uncited sentence
-    to the passage sentence that plainly says it, and say each repeated sentence once."""
+    to the passage sentence that plainly says it, and say each repeated sentence once. Text of a block that
+    holds an instruction to the model is never evidence, and a sentence echoing such a block is unsupported."""
     numbering = _Numbering()
     parts: list[str] = []
     unsupported: list[str] = []
@@ -232,7 +241,7 @@ def ground(answer: str, passages: Sequence[Passage]) -> Grounded:
     found, dropped = claims(answer, len(passages))
     common = lower_case_words([p.text for p in passages])
     for claim in _first_of_each(found):
-        backed, moved = _backing(claim, passages, common)
+        backed, moved = ([], False) if echoes(claim.text, passages) else _backing(claim, passages, common)
         if not backed:
             unsupported.append(claim.text)
             parts.append(claim.text)

@@ -2,7 +2,9 @@
 
 A document's chunk ids derive from its path, content and the chunking settings, so a second run over
 unchanged files embeds nothing. A changed file's new chunks are written before its old ones are deleted,
-so a run killed at any point loses nothing, and the next run finishes the job without duplicates.
+so a run killed at any point loses nothing, and the next run finishes the job without duplicates. Every
+write is framed by two revision bumps (the first marks the change pending), so a run killed mid-write never
+leaves a cache of the old contents (BM25) looking current; the next run closes a change left pending.
 """
 
 from __future__ import annotations
@@ -70,6 +72,7 @@ def make_chunks(loaded: Loaded, doc_id: str, source: str, settings: Settings) ->
             end,
             piece,
             page=bisect.bisect_right(pages, start) if pages else None,
+            page_breaks=tuple(pages[bisect.bisect_right(pages, start) : bisect.bisect_left(pages, end)]),
         )
         # each page start is recorded by exactly one chunk: the last one starting at or before it
         low, high = (0 if index == 0 else start), (next_start if index + 1 < len(spans) else len(text) + 1)
@@ -82,7 +85,7 @@ def make_chunks(loaded: Loaded, doc_id: str, source: str, settings: Settings) ->
                 len(text),
                 gap=text[end:next_start] if next_start > end else "",
                 lead=text[:start] if index == 0 else "",
-                page_starts=tuple(p for p in pages if low <= p < high),
+                page_starts=tuple(pages[bisect.bisect_left(pages, low) : bisect.bisect_left(pages, high)]),
             )
         )
     return out
@@ -119,19 +122,26 @@ class Ingestor:
         return _Plan(source, doc_id, missing, existing - wanted, is_new=not existing)
 
     def _write(self, plans: list[_Plan], report: IngestReport) -> None:
+        """Store the plans' new chunks, then delete their stale ones, between two revision bumps: the first
+        marks the change begun, so a process killed anywhere in between leaves every cache stale."""
         items = [item for plan in plans for item in plan.chunks]
-        if items:
-            self._store.add(items, self._embedder.embed([item.chunk.text for item in items]))
+        vectors = self._embedder.embed([item.chunk.text for item in items]) if items else None
+        self._store.touch(pending=True)
+        if vectors is not None:
+            self._store.add(items, vectors)
         for plan in plans:
-            self._store.delete(sorted(plan.stale))
+            if plan.stale:
+                self._store.delete(sorted(plan.stale))
             (report.added if plan.is_new else report.updated).append(plan.source)
             report.chunks_added += len(plan.chunks)
             report.chunks_removed += len(plan.stale)
+        self._store.touch()
 
     def ingest(
         self, paths: Sequence[str | Path], prune: bool = False, progress: Progress | None = None
     ) -> IngestReport:
         report = IngestReport()
+        interrupted = self._store.pending()  # an earlier change never finished: close it at the end
         files, report.failed, report.skipped = discover(paths)
         plans = [plan for plan in (self._plan(path, report) for path in files) if plan]
         total, done, batch = sum(len(plan.chunks) for plan in plans), 0, []
@@ -139,14 +149,13 @@ class Ingestor:
             batch.append(plan)
             if sum(len(p.chunks) for p in batch) >= _EMBED_BATCH or plan is plans[-1]:
                 self._write(batch, report)
-                self._store.touch()  # after every write, so a run that dies later leaves no stale cache
                 done += sum(len(p.chunks) for p in batch)
                 batch = []
                 if progress:
                     progress(done, total)
         if prune:
             self._prune(paths, report)
-        if report.removed:
+        if report.removed or interrupted:
             self._store.touch()
         return report
 
@@ -158,7 +167,9 @@ class Ingestor:
                 self.remove(info, report)
 
     def remove(self, info: DocInfo, report: IngestReport) -> None:
+        """Delete one document's chunks; the caller bumps the revision once it is done with its removals."""
         ids = sorted(self._store.chunk_ids(info.doc_id))
+        self._store.touch(pending=True)
         self._store.delete(ids)
         report.removed.append(info.source)
         report.chunks_removed += len(ids)

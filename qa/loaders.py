@@ -1,12 +1,16 @@
-"""Find files to ingest and read each one into a `Loaded` record (text, markdown, HTML, PDF)."""
+"""Find files to ingest and read each one into a `Loaded` record (text, markdown, HTML, PDF; Word, PowerPoint
+and EPUB through qa/office.py)."""
 
 from __future__ import annotations
 
 import io
+import logging
 import os
 import re
 import stat
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from itertools import accumulate
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -20,9 +24,9 @@ if TYPE_CHECKING:
 
     _Item = tuple[PageElement, bool] | str | int
 
-_ORDER = (".html", ".htm", ".md", ".markdown", ".pdf", ".txt")
+_ORDER = (".docx", ".epub", ".html", ".htm", ".md", ".markdown", ".pdf", ".pptx", ".txt")
 SUPPORTED: frozenset[str] = frozenset(_ORDER)
-_KINDS = dict(zip(_ORDER, ("html", "html", "markdown", "markdown", "pdf", "text"), strict=True))
+_KINDS = dict(zip(_ORDER, ("docx", "epub", "html", "html", "markdown", "markdown", "pdf", "pptx", "text"), strict=True))
 _MB = 1024 * 1024
 _EMPTY = "empty file, nothing to index"
 
@@ -41,6 +45,8 @@ _PARA = _tags(
 _CELL = _tags("td th")
 _HTML_SPACE = re.compile(r"[ \t\n\r\f]+")
 _FENCE = "```"
+_LOG = logging.getLogger(__name__)
+_PDF_LOCK = threading.Lock()  # one PDF at a time: pypdf's warnings are told apart by when they come
 
 
 def _mb(size: int) -> str:
@@ -106,15 +112,31 @@ def load(path: Path, max_bytes: int) -> Loaded:
     if kind is None:
         raise IngestError(source, _unsupported(path.suffix.lower()))
     data = _read(path, max_bytes)
-    if kind == "pdf":
-        text, starts = _pdf_text(source, data)
+    if kind in ("pdf", "pptx", "epub"):
+        text, starts = _paged_text(source, kind, data, max_bytes)
         return Loaded(path=source, kind=kind, text=text, page_starts=starts)
-    text = _decode(source, data)
+    if kind == "docx":
+        from qa.office import docx_text
+
+        text = docx_text(source, data, max_bytes)
+    else:
+        text = _decode(source, data)
     if kind == "html":
         text = _html_text(text)
     if not text.lstrip("\ufeff").strip():
         raise IngestError(source, _EMPTY)
     return Loaded(path=source, kind=kind, text=text)
+
+
+def _paged_text(source: str, kind: str, data: bytes, max_bytes: int) -> tuple[str, tuple[int, ...]]:
+    """The text of a format with pages (PDF pages, slides, EPUB chapters) and the offset where each begins."""
+    from qa.office import epub_text, pptx_text
+
+    if kind == "pptx":
+        return pptx_text(source, data, max_bytes)
+    if kind == "epub":
+        return epub_text(source, data, max_bytes, lambda markup: _html_text(markup, title=False))
+    return _pdf_text(source, data)
 
 
 def _read(path: Path, max_bytes: int) -> bytes:
@@ -144,9 +166,13 @@ def _check_size(path: Path, size: int, max_bytes: int) -> None:
 
 
 def _decode(source: str, data: bytes) -> str:
-    """Strict UTF-8 with line endings normalised to "\\n"; nothing else changes."""
-    if b"\x00" in data[:8192]:
+    """Strict UTF-8 with line endings normalised to "\\n"; nothing else changes. A NUL byte anywhere means the
+    file is not text (UTF-8 text never holds one): refused, never indexed."""
+    nul = data.find(b"\x00")
+    if 0 <= nul < 8192:
         raise IngestError(source, "binary file, not text")
+    if nul >= 0:
+        raise IngestError(source, f"binary file, not text (a NUL byte at offset {nul})")
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -160,15 +186,15 @@ def _newlines(text: str) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
-def _html_text(markup: str) -> str:
-    """The visible text of a page: <title> first, a line per block, a blank line between paragraphs, a tab
-    between table cells; code marked as Markdown marks it (inline `code`, a <pre> block fenced with ```), so
-    that code is told from prose."""
+def _html_text(markup: str, title: bool = True) -> str:
+    """The visible text of a page: <title> first (unless `title` is false: a reader never sees an EPUB
+    chapter's), a line per block, a blank line between paragraphs, a tab between table cells; code marked as
+    Markdown marks it (inline `code`, a <pre> block fenced with ```), so that code is told from prose."""
     from bs4 import BeautifulSoup
 
     soup = BeautifulSoup(markup.removeprefix("\ufeff"), "html.parser")
-    title = next((t for t in soup.find_all("title") if t.find_parent("svg") is None), None)
-    head = _HTML_SPACE.sub(" ", title.get_text()).strip() if title is not None else ""
+    title_tag = next((t for t in soup.find_all("title") if t.find_parent("svg") is None), None) if title else None
+    head = _HTML_SPACE.sub(" ", title_tag.get_text()).strip() if title_tag is not None else ""
     body = _tidy(_html_join(soup))
     return "\n\n".join(part for part in (head, body) if part)
 
@@ -269,10 +295,11 @@ def _pdf_text(source: str, data: bytes) -> tuple[str, tuple[int, ...]]:
 
     pages: list[str] = []
     try:
-        reader = PdfReader(io.BytesIO(data), strict=False)
-        locked = reader.is_encrypted and reader.decrypt("") == PasswordType.NOT_DECRYPTED
-        if not locked:
-            pages = [_newlines(page.extract_text() or "").rstrip() for page in reader.pages]
+        with _pdf_warnings_named(source):
+            reader = PdfReader(io.BytesIO(data), strict=False)
+            locked = reader.is_encrypted and reader.decrypt("") == PasswordType.NOT_DECRYPTED
+            if not locked:  # a NUL in extracted text is a glyph pypdf could not map: a space
+                pages = [_newlines(page.extract_text() or "").replace("\x00", " ").rstrip() for page in reader.pages]
     except (DependencyError, FileNotDecryptedError):
         locked = True
     except Exception as exc:  # pypdf raises many types on malformed input
@@ -285,6 +312,33 @@ def _pdf_text(source: str, data: bytes) -> tuple[str, tuple[int, ...]]:
         raise IngestError(source, "no extractable text in the PDF (scanned images? run OCR first)")
     starts = accumulate((len(p) + 2 for p in pages[:-1]), initial=0)
     return "\n\n".join(pages), tuple(starts)
+
+
+class _Collect(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+@contextmanager
+def _pdf_warnings_named(source: str) -> Iterator[None]:
+    """While one PDF is read, hold back pypdf's warnings (bare lines like "incorrect startxref pointer(3)"),
+    then log each once, on this module's logger, after the file's name."""
+    pypdf_log = logging.getLogger("pypdf")
+    collect = _Collect()
+    with _PDF_LOCK:
+        propagate, pypdf_log.propagate = pypdf_log.propagate, False
+        pypdf_log.addHandler(collect)
+        try:
+            yield
+        finally:
+            pypdf_log.removeHandler(collect)
+            pypdf_log.propagate = propagate
+    for message in dict.fromkeys(collect.messages):
+        _LOG.warning("%s: %s (pypdf)", source, message.strip())
 
 
 def _short(exc: Exception) -> str:

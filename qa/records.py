@@ -6,6 +6,8 @@ import bisect
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from qa.instructions import contains_instructions
+
 
 @dataclass(frozen=True)
 class Loaded:
@@ -32,7 +34,13 @@ class Chunk:
     start: int
     end: int
     text: str
-    page: int | None = None
+    page: int | None = None  # the page the chunk starts on (documents with pages: PDF, slides, chapters)
+    page_breaks: tuple[int, ...] = ()  # document offsets inside the chunk where a new page begins
+
+
+def page_within(page: int | None, page_breaks: tuple[int, ...], offset: int) -> int | None:
+    """The page of document offset `offset` in a span that starts on `page` and crosses `page_breaks`."""
+    return None if page is None else page + bisect.bisect_right(page_breaks, offset)
 
 
 @dataclass(frozen=True)
@@ -75,6 +83,13 @@ class Hit:
     page: int | None = None
     dense_rank: int | None = None
     lexical_rank: int | None = None
+    page_breaks: tuple[int, ...] = ()  # document offsets inside the passage where a new page begins
+
+    @property
+    def contains_instructions(self) -> bool:
+        """Whether the passage holds text addressed to the answering model (qa/instructions.py): shown to the
+        user, and nothing in that block of it is ever evidence."""
+        return contains_instructions(self.text)
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -87,6 +102,7 @@ class Hit:
             "score": self.score,
             "dense_rank": self.dense_rank,
             "lexical_rank": self.lexical_rank,
+            "contains_instructions": self.contains_instructions,
             "text": self.text,
         }
 
@@ -176,6 +192,7 @@ class Citation:
     end: int
     quote: str
     page: int | None = None
+    contains_instructions: bool = False  # the passage quoted from holds text addressed to the answering model
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -186,6 +203,7 @@ class Citation:
             "end": self.end,
             "page": self.page,
             "quote": self.quote,
+            "contains_instructions": self.contains_instructions,
         }
 
 
@@ -207,6 +225,7 @@ class Answer:
     latency_ms: float = 0.0
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    refusal_odds: float | None = None  # the LLM's probability of replying with the refusal, when it reports one
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -224,4 +243,5 @@ class Answer:
             "latency_ms": round(self.latency_ms, 1),
             "prompt_tokens": self.prompt_tokens,
             "completion_tokens": self.completion_tokens,
+            "refusal_odds": None if self.refusal_odds is None else round(self.refusal_odds, 4),
         }

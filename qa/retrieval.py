@@ -81,6 +81,7 @@ class Retriever:
                 page=chunk.page,
                 dense_rank=dense_rank.get(chunk.chunk_id),
                 lexical_rank=lexical_rank.get(chunk.chunk_id),
+                page_breaks=chunk.page_breaks,
             )
             for chunk in self._store.get([cid for cid, _ in fused])
             if only is None or only.allows(chunk.doc_id)

@@ -21,6 +21,7 @@ _ABBREVIATIONS = frozenset(
 )
 _CONNECTORS = frozenset("a an the of to and or in on for with by from that as at is are be".split())
 _QUOTE_CLOSERS = {"“": "”", "«": "»", '"': '"'}
+_QUOTE_OPENERS = re.compile("|".join(map(re.escape, _QUOTE_CLOSERS)))
 _QUOTE_CAP = 500  # a quotation longer than this is split into its sentences
 
 _FENCE = re.compile(r"[ \t>]*(```|~~~)\s*(\S*)")
@@ -33,7 +34,7 @@ _CODE = re.compile(
     r"|^[\])}]+[;,]?$|^}|[{\[(]$"  # brackets that open or close a block
     r"|^(?:fn|let|const|var|def|class|import|use|pub|struct|enum|impl|function|func|return|package|#include)\s"
     r".*[=(){};:<>\[\]]$"  # a keyword that opens a statement
-    r"|[=(){}\[\]<>].*;$|^[A-Za-z_][\w.\[\]]*\s=\s|::|=>|->|\s(?:[=!<>+*/-]=|&&|\|\|)\s"  # statements
+    r"|^[^=(){}\[\]<>]*[=(){}\[\]<>].*;$|^[A-Za-z_][\w.\[\]]*\s=\s|::|=>|->|\s(?:[=!<>+*/-]=|&&|\|\|)\s"  # statements
 )
 _INLINE_CODE = re.compile(r"`[^`\n]*`")
 
@@ -184,8 +185,7 @@ def _wraps(text: str, previous: _Line, line: _Line, width: int) -> bool:
 
 
 def _abbreviation_at_end(text: str, end: int) -> bool:
-    dot = text.rfind(".", 0, end)
-    return dot == end - 1 and _is_abbreviation(text, dot)
+    return end > 0 and _is_abbreviation(text, end - 1)
 
 
 def _is_abbreviation(text: str, dot: int) -> bool:
@@ -204,9 +204,10 @@ def _quotations(text: str, start: int, end: int) -> list[tuple[int, int]]:
     found: list[tuple[int, int]] = []
     at = start
     while at < end:
-        at = min((p for p in (text.find(q, at, end) for q in _QUOTE_CLOSERS) if p >= 0), default=end)
-        if at >= end:
+        opening = _QUOTE_OPENERS.search(text, at, end)
+        if opening is None:
             break
+        at = opening.start()
         mark = text[at]
         opens = mark != '"' or at == start or text[at - 1].isspace() or text[at - 1] in "([{—–-"
         close = text.find(_QUOTE_CLOSERS[mark], at + 1, min(end, at + _QUOTE_CAP))

@@ -3,8 +3,9 @@
 `create_app(qa)` builds the FastAPI app (the OpenAI-compatible routes live in `qa.server_openai`); `serve`
 builds the pipeline from settings and runs uvicorn; `running` serves an app from a background thread (tests,
 benchmarks, notebooks). The pipeline is synchronous, so every call into it runs in a worker thread.
-The wire shapes are in `qa.server_models`, the error mapping in `qa.server_errors`, auth and size limits in
-`qa.server_guard`, and the pipeline with its locks and readiness checks in `qa.service`.
+The wire shapes are in `qa.server_models`, the error mapping in `qa.server_errors`, auth, size limits and the
+access log's hidden query values in `qa.server_guard`, and the pipeline with its locks and readiness checks in
+`qa.service`.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import time
 from collections.abc import AsyncGenerator, AsyncIterator, Iterator
 from typing import Annotated, Any
 
-from fastapi import APIRouter, FastAPI, File, Security, UploadFile
+from fastapi import APIRouter, FastAPI, File, Request, Security, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
 from fastapi.security import HTTPBearer
@@ -28,13 +29,13 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
 from qa.api import QA
-from qa.errors import ConfigError, QAError
+from qa.errors import ConfigError, QAError, redact
 from qa.records import Answer
 
 # `name as name`: re-exported for the modules, tests and benchmarks that import them from here
-from qa.server_errors import MB, describe, on_error, on_invalid
+from qa.server_errors import MB, bad_http_request, on_error, on_invalid, shown
 from qa.server_errors import error_docs as error_docs
-from qa.server_guard import Guard
+from qa.server_guard import Guard, hide_query_values
 from qa.server_models import SSE_HEADERS as SSE_HEADERS
 from qa.server_models import AnswerOut as AnswerOut
 from qa.server_models import AskRequest, DocumentsOut, HealthOut, ReadyOut, SearchOut, SearchRequest
@@ -61,13 +62,15 @@ def _as_event(event: Event) -> bytes:
     return sse(event.to_dict(), "answer") if isinstance(event, Answer) else sse({"text": event}, "delta")
 
 
-async def _ask_events(first: Event, rest: AsyncGenerator[Event, None]) -> AsyncIterator[bytes]:
+async def _ask_events(
+    first: Event, rest: AsyncGenerator[Event, None], keys: tuple[str | None, ...]
+) -> AsyncIterator[bytes]:
     try:
         yield _as_event(first)
         async for event in rest:
             yield _as_event(event)
     except Exception as exc:  # the backend failed after the stream began: the status is sent, so say it here
-        status, kind, message = describe(exc)
+        status, kind, message = shown(exc, keys)
         if status == 500:
             log.exception("unexpected error while streaming an answer")
         yield sse({"error": {"type": kind, "message": message}}, "error")
@@ -79,26 +82,31 @@ _SSE_DOC = {"text/event-stream": {"schema": {"type": "string"}, "example": 'even
 
 
 @router.post(
-    "/v1/ask", response_model=AnswerOut, responses={200: {"content": _SSE_DOC}, **error_docs(400, 409, 422, 502, 504)}
+    "/v1/ask",
+    response_model=AnswerOut,
+    responses={200: {"content": _SSE_DOC}, **error_docs(400, 404, 409, 422, 502, 504)},
 )
-async def ask(body: AskRequest, service: Svc) -> Any:
+async def ask(body: AskRequest, service: Svc, request: Request) -> Any:
     """A grounded answer. With `stream: true`: server-sent events `delta` ({"text"}) as the backend writes,
     then one `answer` (this same object, authoritative: markers renumbered, refusals normalised), or `error`."""
     history = [turn.model_dump() for turn in body.history]
-    options = {"backend": body.backend, "k": body.k, "strict": body.strict}
+    options: dict[str, Any] = {"backend": body.backend, "k": body.k, "strict": body.strict}
+    options |= {"docs": body.docs, "exclude_docs": body.exclude_docs}
     if not body.stream:
         return (await service.ask(body.question, history, **options)).to_dict()
     events = service.stream(body.question, history, **options)
     first = await anext(events)  # a failure before the first event is still an HTTP error status
-    return StreamingResponse(_ask_events(first, events), media_type="text/event-stream", headers=SSE_HEADERS)
+    keys = tuple(request.app.state.secrets)
+    return StreamingResponse(_ask_events(first, events, keys), media_type="text/event-stream", headers=SSE_HEADERS)
 
 
-@router.post("/v1/search", response_model=SearchOut, responses=error_docs(400, 409, 422))
+@router.post("/v1/search", response_model=SearchOut, responses=error_docs(400, 404, 409, 422))
 async def search(body: SearchRequest, service: Svc) -> dict[str, Any]:
     """The passages that best match the query, best first, with their offsets."""
     if not body.query.strip():
         raise HTTPException(400, "the query is empty")
-    hits = await run_in_threadpool(service.qa.search, body.query, body.k, body.mode)
+    only = {"docs": body.docs, "exclude_docs": body.exclude_docs}
+    hits = await run_in_threadpool(service.qa.search, body.query, body.k, body.mode, **only)
     return {"query": body.query, "hits": [hit.to_dict() for hit in hits]}
 
 
@@ -149,6 +157,7 @@ def create_app(qa: QA, *, api_key: str | None = None, max_upload_mb: float = 50)
         redoc_url=None,
     )
     app.state.service = Service(qa)
+    app.state.secrets = (qa.settings.openai_api_key, api_key)  # never repeated in a response
     secured = [Security(HTTPBearer(auto_error=False, description="QA_API_KEY"))] if api_key else []
     app.include_router(health)
     app.include_router(router, dependencies=secured)
@@ -158,6 +167,28 @@ def create_app(qa: QA, *, api_key: str | None = None, max_upload_mb: float = 50)
         app.add_exception_handler(kind, on_error)
     app.add_middleware(Guard, api_key=api_key or None, max_body=int(max_upload_mb * MB))
     return app
+
+
+def _protocol() -> type[Any]:
+    """uvicorn's HTTP protocol, answering a request it cannot parse (a 100 KB URL, say) with the JSON error
+    shape of every other error instead of its plain-text 400."""
+    from uvicorn.protocols.http.auto import AutoHTTPProtocol
+
+    class JSONErrors(AutoHTTPProtocol):  # type: ignore[misc,valid-type]
+        def send_400_response(self, msg: str) -> None:
+            self.transport.write(bad_http_request())
+            self.transport.close()
+
+    return JSONErrors
+
+
+def _config(app: FastAPI, **options: Any) -> Any:
+    """uvicorn's configuration for `app`: JSON errors for unparsable requests, no query values in the log."""
+    import uvicorn
+
+    config = uvicorn.Config(app, http=_protocol(), **options)
+    hide_query_values()
+    return config
 
 
 def listen(host: str, port: int) -> socket.socket:
@@ -184,7 +215,7 @@ def running(app: FastAPI, host: str = "127.0.0.1", port: int = 0, **options: Any
     sock = listen(host, port)
     settings: dict[str, Any] = {"log_config": None, "log_level": "warning", "lifespan": "off"}
     settings["timeout_graceful_shutdown"] = 5
-    server = uvicorn.Server(uvicorn.Config(app, **{**settings, **options}))
+    server = uvicorn.Server(_config(app, **{**settings, **options}))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="qa-server", daemon=True)
     thread.start()
     try:
@@ -215,7 +246,7 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8000, api_key
     try:
         qa.search("warm up", k=1)  # load the embedding model and the BM25 index before the first request
     except QAError as exc:
-        print(f"warning: {exc}", file=sys.stderr)
+        print(f"warning: {redact(str(exc), settings.openai_api_key, api_key)}", file=sys.stderr)
     count, auth = len(qa.documents()), "on" if api_key else "off (set QA_API_KEY to require a key)"
     print(f"qa: {count} document(s) in {settings.home} ({settings.collection}); backend "
           f"{settings.resolved_backend()}; auth {auth}; stop with Ctrl-C", file=sys.stderr)  # fmt: skip
@@ -223,6 +254,6 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8000, api_key
         print(f"warning: serving {host} without QA_API_KEY: anyone who can reach it can read and change the index",
               file=sys.stderr)  # fmt: skip
     app = create_app(qa, api_key=api_key, max_upload_mb=settings.max_file_mb)
-    server = uvicorn.Server(uvicorn.Config(app, log_level="info", lifespan="off", timeout_graceful_shutdown=10))
+    server = uvicorn.Server(_config(app, log_level="info", lifespan="off", timeout_graceful_shutdown=10))
     with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how a server is stopped, not an error
         server.run(sockets=[sock])

@@ -10,7 +10,18 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from qa.errors import BackendError, ConfigError, EmptyIndexError, IngestError, NotFoundError, QAError, StoreError
+from qa.errors import (
+    BackendError,
+    BackendTimeoutError,
+    ConfigError,
+    EmptyIndexError,
+    IngestError,
+    InputError,
+    NotFoundError,
+    QAError,
+    StoreError,
+    redact,
+)
 from qa.server_models import ErrorOut
 
 MB = 1024 * 1024
@@ -25,6 +36,7 @@ _QA_ERRORS: tuple[tuple[type[QAError], int, str], ...] = (
     (NotFoundError, 404, "not_found"),
     (ConfigError, 400, "bad_request"),
     (IngestError, 400, "bad_request"),
+    (InputError, 400, "bad_request"),
     (StoreError, 503, "store_unavailable"),
     (BackendError, 502, "backend_error"),
 )
@@ -63,7 +75,7 @@ def describe(exc: BaseException) -> tuple[int, str, str]:
     if isinstance(exc, EmptyIndexError):
         advice = "add some: POST /v1/documents with the files, or `qa ingest <folder>` on the server"
         return 409, "index_empty", f"the index holds no documents ({exc.where}); {advice}"
-    if isinstance(exc, BackendError) and timed_out(exc):
+    if isinstance(exc, BackendTimeoutError) or (isinstance(exc, BackendError) and timed_out(exc)):
         return 504, "backend_timeout", str(exc)
     if isinstance(exc, HTTPException):
         return exc.status_code, _HTTP_TYPES.get(exc.status_code, f"http_{exc.status_code}"), str(exc.detail)
@@ -77,10 +89,22 @@ def error_response(status: int, kind: str, message: str) -> JSONResponse:
     return JSONResponse({"error": {"type": kind, "message": message}}, status_code=status, headers=headers)
 
 
-async def on_error(request: Request, exc: Exception) -> JSONResponse:
+def secrets(request: Request) -> tuple[str | None, ...]:
+    """The keys the server holds (the endpoint's, its own), never to be repeated in a response."""
+    return tuple(getattr(request.app.state, "secrets", ()))
+
+
+def shown(exc: BaseException, keys: Sequence[str | None]) -> tuple[int, str, str]:
+    """`describe(exc)` with every key in `keys` taken out of the message."""
     status, kind, message = describe(exc)
+    return status, kind, redact(message, *keys)
+
+
+async def on_error(request: Request, exc: Exception) -> JSONResponse:
+    status, kind, message = shown(exc, secrets(request))
     if status in (404, 405) and not isinstance(exc, QAError):  # the router's own "Not Found"
-        message = f"{message}: {request.method} {request.url.path} (GET /openapi.json lists the routes)"
+        path = request.url.path if len(request.url.path) <= 200 else f"{request.url.path[:200]}..."
+        message = f"{message}: {request.method} {path} (GET /openapi.json lists the routes)"
     return error_response(status, kind, message)
 
 
@@ -91,6 +115,17 @@ async def on_invalid(request: Request, exc: Exception) -> JSONResponse:
     if any(tuple(p["loc"]) == ("body",) for p in problems) and "json" not in content_type:
         message += " (send the body as JSON with Content-Type: application/json, e.g. curl --json '{...}')"
     return error_response(422, "invalid_request", message)
+
+
+def bad_http_request() -> bytes:
+    """The whole HTTP response for a request the server cannot parse (malformed, or a request line or header
+    too long for its parser), in the same JSON shape as every other error."""
+    body = (
+        b'{"error":{"type":"bad_request","message":"invalid HTTP request: malformed, or its URL or a header is '
+        b'too long for the server"}}'
+    )
+    head = b"HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\nconnection: close\r\n"
+    return head + b"content-length: %d\r\n\r\n" % len(body) + body
 
 
 def _where(loc: Sequence[Any]) -> str:

@@ -1,8 +1,11 @@
-"""The HTTP service's guard: auth, origin and size, checked before any route reads the body."""
+"""The HTTP service's guard: auth, origin and size, checked before any route reads the body; the access log
+kept free of query values (a key sent as `?api_key=...`)."""
 
 from __future__ import annotations
 
 import hmac
+import logging
+import re
 from urllib.parse import urlsplit
 
 from fastapi.responses import JSONResponse
@@ -61,3 +64,23 @@ class Guard:
             return message
 
         return counted
+
+
+_QUERY_VALUE = re.compile(r"([?&][^=&#]*=)[^&#\s]*")
+
+
+class QueryValues(logging.Filter):
+    """Blanks the values of query parameters in uvicorn's access log lines: none of the routes takes one, and
+    a client that sends its key as `?api_key=...` must not find it in the log."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(_QUERY_VALUE.sub(r"\1***", a) if isinstance(a, str) else a for a in record.args)
+        return True
+
+
+def hide_query_values(logger: logging.Logger | None = None) -> None:
+    """Install `QueryValues` on the access log (once)."""
+    logger = logger or logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, QueryValues) for f in logger.filters):
+        logger.addFilter(QueryValues())

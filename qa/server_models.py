@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -20,6 +20,14 @@ class Turn(BaseModel):
     content: str
 
 
+DocNames = Annotated[list[Annotated[str, Field(max_length=4096)]], Field(min_length=1, max_length=1000)]
+DOCS = (
+    "only from these documents, each named by its id, its path or a glob on the path such as 'handbook/*.md' "
+    "(a name that matches no document is a 404; GET /v1/documents lists them). Default: every document"
+)
+EXCLUDE_DOCS = "never from these documents, named as in `docs`"
+
+
 class AskRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     question: str = Field(description="the question; an empty one is a 400")
@@ -28,6 +36,8 @@ class AskRequest(BaseModel):
     backend: Backend | None = Field(default=None, description="who writes the answer (default: QA_BACKEND)")
     strict: bool | None = Field(default=None, description="refuse if any sentence is unsupported (default: QA_STRICT)")
     stream: bool = Field(default=False, description="server-sent events: `delta`s, then one `answer` (or `error`)")
+    docs: DocNames | None = Field(default=None, description=DOCS)
+    exclude_docs: DocNames | None = Field(default=None, description=EXCLUDE_DOCS)
 
 
 class CitationOut(BaseModel):
@@ -38,6 +48,9 @@ class CitationOut(BaseModel):
     end: int
     page: int | None
     quote: str = Field(description="the document's text[start:end], verbatim")
+    contains_instructions: bool = Field(
+        default=False, description="the passage quoted from holds text addressed to the answering model"
+    )
 
 
 class AnswerOut(BaseModel):
@@ -57,6 +70,9 @@ class AnswerOut(BaseModel):
     latency_ms: float
     prompt_tokens: int
     completion_tokens: int
+    refusal_odds: float | None = Field(
+        default=None, description="the LLM's probability of replying with the refusal, when it reports one"
+    )
 
 
 class SearchRequest(BaseModel):
@@ -64,6 +80,8 @@ class SearchRequest(BaseModel):
     query: str
     k: int | None = Field(default=None, ge=1, le=100, description="passages to return (default: QA_K)")
     mode: Literal["hybrid", "dense", "lexical"] = "hybrid"
+    docs: DocNames | None = Field(default=None, description=DOCS)
+    exclude_docs: DocNames | None = Field(default=None, description=EXCLUDE_DOCS)
 
 
 class HitOut(BaseModel):
@@ -76,6 +94,9 @@ class HitOut(BaseModel):
     score: float
     dense_rank: int | None
     lexical_rank: int | None
+    contains_instructions: bool = Field(
+        default=False, description="the passage holds text addressed to the answering model; never evidence"
+    )
     text: str = Field(description="the document's text[start:end]")
 
 

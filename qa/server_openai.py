@@ -26,7 +26,7 @@ from starlette.exceptions import HTTPException
 
 from qa.records import Answer
 from qa.server_errors import error_docs
-from qa.server_models import SSE_HEADERS, AnswerOut, Backend, sse
+from qa.server_models import DOCS, EXCLUDE_DOCS, SSE_HEADERS, AnswerOut, Backend, DocNames, sse
 from qa.service import Svc
 
 __all__ = ["MODEL_ID", "router"]
@@ -63,6 +63,8 @@ class ChatRequest(BaseModel):
     k: int | None = Field(default=None, ge=1, le=100, description="qa extension: passages to answer from")
     backend: Backend | None = Field(default=None, description="qa extension: who writes the answer")
     strict: bool | None = Field(default=None, description="qa extension: refuse unsupported sentences")
+    docs: DocNames | None = Field(default=None, description=f"qa extension: {DOCS}")
+    exclude_docs: DocNames | None = Field(default=None, description=f"qa extension: {EXCLUDE_DOCS}")
 
 
 class MessageOut(BaseModel):
@@ -180,12 +182,13 @@ _SSE_DOC = {"text/event-stream": {"schema": {"type": "string"}, "example": "data
 @router.post(
     "/v1/chat/completions",
     response_model=ChatCompletion,
-    responses={200: {"content": _SSE_DOC}, **error_docs(400, 409, 422, 502, 504)},
+    responses={200: {"content": _SSE_DOC}, **error_docs(400, 404, 409, 422, 502, 504)},
 )
 async def chat_completions(body: ChatRequest, service: Svc) -> Any:
     """OpenAI's chat completion: the answer with [n] markers and its sources listed, plus the field `qa`."""
     question, history = split(body.messages)
-    answer = await service.ask(question, history, backend=body.backend, k=body.k, strict=body.strict)
+    only = {"docs": body.docs, "exclude_docs": body.exclude_docs}
+    answer = await service.ask(question, history, backend=body.backend, k=body.k, strict=body.strict, **only)
     ident, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
     if not body.stream:
         return completion(answer, ident, created)

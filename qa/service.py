@@ -18,7 +18,7 @@ from fastapi import Depends, Request, UploadFile
 from starlette.concurrency import run_in_threadpool
 
 from qa.api import QA
-from qa.errors import IngestError, NotFoundError
+from qa.errors import ConfigError, IngestError, NotFoundError, abbreviated, redact
 from qa.ingest import display_source
 from qa.loaders import load
 from qa.records import Answer, IngestReport
@@ -110,7 +110,7 @@ class Service:
         with self._writing:
             info = next((d for d in self.qa.documents() if d.doc_id == doc_id), None)
             if info is None:
-                raise NotFoundError(f"no document {doc_id!r} in the index; GET /v1/documents lists them")
+                raise NotFoundError(f"no document {abbreviated(doc_id)} in the index; GET /v1/documents lists them")
             report = self.qa.remove(doc_id)
             if Path(info.path).parent == self.uploads.resolve():
                 Path(info.path).unlink(missing_ok=True)
@@ -147,6 +147,12 @@ def backend_check(settings: Settings) -> dict[str, Any]:
 def _endpoint_check(settings: Settings) -> dict[str, Any]:
     import openai
 
+    from qa.factory import require_endpoint
+
+    try:
+        require_endpoint(settings, "openai: the backend")
+    except ConfigError as exc:  # nothing to ask, and no request to the public API on a guess
+        return {"ok": False, "detail": str(exc)}
     url = settings.openai_base_url or "https://api.openai.com/v1"
     client = openai.OpenAI(
         base_url=url, api_key=settings.openai_api_key or "not-needed", timeout=min(settings.timeout, 5), max_retries=0
@@ -157,7 +163,7 @@ def _endpoint_check(settings: Settings) -> dict[str, Any]:
         if exc.status_code in (401, 403):
             return {"ok": False, "detail": f"openai: {url} rejected the API key (HTTP {exc.status_code})"}
     except openai.APIError as exc:
-        return {"ok": False, "detail": f"openai: GET {url}/models failed: {exc}"}
+        return {"ok": False, "detail": redact(f"openai: GET {url}/models failed: {exc}", settings.openai_api_key)}
     finally:
         client.close()
     return {"ok": True, "detail": f"openai: GET {url}/models answered"}

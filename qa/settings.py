@@ -53,7 +53,14 @@ class Settings:
     tokenizer: str = field(default="o200k_base", metadata=_doc("tiktoken encoding for counting", "QA_TOKENIZER"))
     max_file_mb: float = field(default=50.0, metadata=_doc("larger files are skipped", "QA_MAX_FILE_MB"))
     k: int = field(default=5, metadata=_doc("passages returned by search", "QA_K"))
-    timeout: float = field(default=30.0, metadata=_doc("seconds before a network call gives up", "QA_TIMEOUT"))
+    timeout: float = field(
+        default=30.0,
+        metadata=_doc(
+            "seconds before a network call gives up: an embeddings request, or a whole answer from the LLM "
+            "endpoint (from its first request to its last token, retries and a follow-up's rewrite included)",
+            "QA_TIMEOUT",
+        ),
+    )
     backend: str = field(default="auto", metadata=_doc("auto, openai, llama or extractive", "QA_BACKEND"))
     llm_model: str = field(default="gpt-4o-mini", metadata=_doc("model name at the OpenAI endpoint", "QA_LLM_MODEL"))
     llm_model_path: Path | None = field(
@@ -70,6 +77,11 @@ class Settings:
         ),
     )
     strict: bool = field(default=False, metadata=_doc("refuse answers with unsupported sentences", "QA_STRICT"))
+    max_question_chars: int = field(
+        default=2000,
+        metadata=_doc("longest question or search query (and user turn of a history), in characters",
+                      "QA_MAX_QUESTION_CHARS"),
+    )  # fmt: skip
 
     def __post_init__(self) -> None:
         if self.embedder not in EMBEDDERS:
@@ -85,6 +97,8 @@ class Settings:
             raise ConfigError(f"unknown backend {self.backend!r}; choose one of {', '.join(BACKENDS)} (QA_BACKEND)")
         if self.k < 1 or self.max_file_mb <= 0 or self.timeout <= 0:
             raise ConfigError("QA_K, QA_MAX_FILE_MB and QA_TIMEOUT must be positive")
+        if self.max_question_chars < 1:
+            raise ConfigError(f"QA_MAX_QUESTION_CHARS={self.max_question_chars} must be 1 or more")
         if self.llm_threads < 1:
             raise ConfigError(f"QA_LLM_THREADS={self.llm_threads} is not a thread count; set it to 1 or more")
 

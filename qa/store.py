@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 import numpy as np
 
@@ -20,6 +20,7 @@ from qa.records import Chunk, DocFilter, DocInfo, Document
 
 if TYPE_CHECKING:
     from chromadb.api import ClientAPI
+    from chromadb.api.collection_configuration import CreateCollectionConfiguration
     from chromadb.api.models.Collection import Collection
 
 Metadata = dict[str, Any]
@@ -53,7 +54,8 @@ class ChunkStore(Protocol):
     def all_texts(self) -> Iterator[tuple[str, str]]: ...
     def all_rows(self) -> Iterator[tuple[str, str, str]]: ...
     def revision(self) -> str: ...
-    def touch(self) -> None: ...
+    def pending(self) -> bool: ...
+    def touch(self, pending: bool = False) -> None: ...
 
 
 def _metadata(item: StoredChunk) -> Metadata:
@@ -74,6 +76,8 @@ def _metadata(item: StoredChunk) -> Metadata:
         meta["lead"] = item.lead
     if chunk.page is not None:
         meta["page"] = chunk.page
+    if chunk.page_breaks:
+        meta["page_breaks"] = json.dumps(chunk.page_breaks)
     if item.page_starts:
         meta["page_starts"] = json.dumps(item.page_starts)
     return meta
@@ -90,6 +94,7 @@ def _chunk(chunk_id: str, text: str, meta: Metadata) -> Chunk:
         end=int(meta["end"]),
         text=text,
         page=int(page) if page is not None else None,
+        page_breaks=tuple(json.loads(meta.get("page_breaks", "[]"))),
     )
 
 
@@ -117,19 +122,30 @@ def _rebuild(rows: list[tuple[str, Metadata]]) -> tuple[str, tuple[int, ...]]:
     return "".join(parts), tuple(sorted(page_starts))
 
 
-class ChromaStore:
-    """A `ChunkStore` over one Chroma collection; the collection records which embedder filled it."""
+# The approximate (HNSW) index of a new collection. Chroma's defaults (ef_construction 100, max_neighbors 16,
+# ef_search 100) missed 0.04-0.1% of the exact top 5 and top 20 on a 3,636-chunk index of squad2_500; these
+# found all of them (benchmarks/dense_recall.py). Only ef_search can change once a collection exists.
+HNSW: dict[str, Any] = {"space": "cosine", "ef_construction": 200, "max_neighbors": 32, "ef_search": 200}
 
-    def __init__(self, client: ClientAPI, name: str, embedder: str) -> None:
+
+class ChromaStore:
+    """A `ChunkStore` over one Chroma collection; the collection records which embedder filled it.
+
+    `hnsw` configures the approximate index of a collection this creates (default `HNSW`); an existing
+    collection whose `ef_search` is lower is raised to it."""
+
+    def __init__(self, client: ClientAPI, name: str, embedder: str, hnsw: Mapping[str, Any] | None = None) -> None:
         self._client = client
         self._embedder = embedder
+        hnsw = {**HNSW, **(hnsw or {})}
         try:
             self._collection: Collection = client.get_or_create_collection(
                 name,
                 embedding_function=None,
-                configuration={"hnsw": {"space": "cosine"}},
+                configuration=cast("CreateCollectionConfiguration", {"hnsw": hnsw}),
                 metadata={"qa:embedder": embedder, "qa:revision": uuid.uuid4().hex},
             )
+            self._search_wider(int(hnsw["ef_search"]))
         except Exception as exc:  # chromadb raises bare ValueError/HTTP errors; say what to do
             raise StoreError(f"cannot open the Chroma collection {name!r}: {exc}") from exc
         built_with = (self._collection.metadata or {}).get("qa:embedder")
@@ -141,6 +157,13 @@ class ChromaStore:
                     "another collection (QA_COLLECTION) or another home (QA_HOME)."
                 )
             self.touch()
+
+    def _search_wider(self, ef_search: int) -> None:
+        """Raise the collection's `ef_search` to at least this (a collection made before qa chose it has
+        Chroma's 100). Searching wider changes no stored data: the upgrade is safe and idempotent."""
+        current = ((self._collection.configuration or {}).get("hnsw") or {}).get("ef_search")
+        if current is not None and int(current) < ef_search:
+            self._collection.modify(configuration={"hnsw": {"ef_search": ef_search}})
 
     def add(self, chunks: Sequence[StoredChunk], vectors: np.ndarray) -> None:
         limit = self._client.get_max_batch_size()
@@ -242,10 +265,36 @@ class ChromaStore:
         for chunk_id, text, meta in self._metadatas(include_text=True):
             yield chunk_id, str(meta["doc_id"]), text or ""
 
-    def revision(self) -> str:
-        fresh = self._client.get_collection(self._collection.name, embedding_function=None)
-        return str((fresh.metadata or {}).get("qa:revision", ""))
+    def vectors(self) -> tuple[list[str], np.ndarray]:
+        """Every chunk id with its stored vector (rows in the order of the ids): what exact search runs over."""
+        ids: list[str] = []
+        rows: list[Any] = []
+        page = 5000
+        for offset in range(0, self.count() + 1, page):
+            result = self._collection.get(include=["embeddings"], limit=page, offset=offset)
+            ids += result["ids"]
+            rows += list(result["embeddings"] if result["embeddings"] is not None else [])
+            if len(result["ids"]) < page:
+                break
+        return ids, np.asarray(rows, dtype=np.float32).reshape(len(ids), -1)
 
-    def touch(self) -> None:
-        """Record that the contents changed, so caches derived from them (BM25) know to rebuild."""
-        self._collection.modify(metadata={"qa:embedder": self._embedder, "qa:revision": uuid.uuid4().hex})
+    def revision(self) -> str:
+        """What caches derived from the contents (BM25) are keyed by: the revision recorded by the last
+        `touch` and the number of chunks, so a change whose closing `touch` never ran (a killed process) is
+        still seen whenever it added or removed chunks."""
+        fresh = self._client.get_collection(self._collection.name, embedding_function=None)
+        return f"{(fresh.metadata or {}).get('qa:revision', '')}:{fresh.count()}"
+
+    def pending(self) -> bool:
+        """Whether a change was begun (`touch(pending=True)`) and never closed by a plain `touch`."""
+        fresh = self._client.get_collection(self._collection.name, embedding_function=None)
+        return bool((fresh.metadata or {}).get("qa:pending"))
+
+    def touch(self, pending: bool = False) -> None:
+        """Record that the contents change (`pending`: are about to, so the change counts as begun until the
+        next plain `touch`), so caches derived from them (BM25) know to rebuild. Writers call it before and
+        after every change: a process killed in between leaves a new revision and the pending mark behind."""
+        metadata: Metadata = {"qa:embedder": self._embedder, "qa:revision": uuid.uuid4().hex}
+        if pending:
+            metadata["qa:pending"] = True
+        self._collection.modify(metadata=metadata)

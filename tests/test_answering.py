@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from qa import QA, BackendError, ConfigError, QAError
-from qa.answering import in_document_order, prompt
+from qa.answering import ANSWER_REMINDER, REFUSE_AT, REMINDER, in_document_order, prompt
 from qa.citations import Passage
 from qa.grounding import REFUSAL_TEXT
 from qa.records import Answer
@@ -219,6 +219,62 @@ def test_prompt_puts_instructions_first_then_passages_in_document_order_and_the_
     hits = sorted(qa.search(SEED_QUESTION, k=5), key=lambda h: (h.source, h.doc_id, h.start))
     assert [passages[n] for n in range(1, 6)] == [h.text.strip() for h in hits]  # whole, in document order
     assert answer.prompt_tokens == sum(count_tokens(m["content"]) for m in request["messages"])
+
+
+def test_a_model_likely_to_refuse_is_not_asked_to_write(openai_qa: OpenAIQA, server: FakeOpenAI) -> None:
+    """At or above REFUSE_AT the reply's odds of starting with the refusal decide: no answer is written."""
+    qa = openai_qa()
+    server.first_token_odds = {"NOT": REFUSE_AT + 0.05, "Yun": 0.5, "The": 0.1}  # refusal not even the likeliest
+    server.reply(citing("Yunus-bek Yevkurov oversees the training [{n}]."))
+    answer = qa.ask(SEED_QUESTION)
+    assert answer.refused and answer.text == REFUSAL_TEXT and not answer.citations
+    assert answer.refusal_odds == pytest.approx(REFUSE_AT + 0.05, abs=1e-6)
+    assert len(server.probes) == 1 and server.chats == []  # the probe only
+    assert server.probes[0]["top_logprobs"] >= 5 and server.probes[0]["messages"] == prompt(
+        SEED_QUESTION, in_document_order(passages_of(qa))
+    )
+
+
+def test_a_model_unlikely_to_refuse_answers_even_when_the_refusal_is_its_likeliest_start(
+    openai_qa: OpenAIQA, server: FakeOpenAI
+) -> None:
+    """Below REFUSE_AT the model writes, and if the refusal was its likeliest first token the reminder before the
+    question no longer offers it."""
+    qa = openai_qa()
+    server.first_token_odds = {"NOT": REFUSE_AT - 0.05, "Yun": 0.15, "The": 0.1, "Moscow": 0.1}
+    server.reply(citing("Yunus-bek Yevkurov oversees the training [{n}]."))
+    answer = qa.ask(SEED_QUESTION)
+    assert_grounded(qa, answer)
+    assert not answer.refused and "Yevkurov" in answer.text
+    assert answer.refusal_odds == pytest.approx(REFUSE_AT - 0.05, abs=1e-6)
+    _, reminder, _ = prompt_parts(server.user_prompt())
+    assert reminder == ANSWER_REMINDER and "NOT IN DOCUMENTS" in server.system_prompt()
+
+
+def test_a_likely_answer_keeps_the_usual_prompt(openai_qa: OpenAIQA, server: FakeOpenAI) -> None:
+    qa = openai_qa()
+    server.first_token_odds = {"Yun": 0.8, "NOT": 0.1, "The": 0.1}
+    server.reply(citing("Yunus-bek Yevkurov oversees the training [{n}]."))
+    answer = qa.ask(SEED_QUESTION)
+    assert not answer.refused and answer.refusal_odds == pytest.approx(0.1, abs=1e-6)
+    assert prompt_parts(server.user_prompt())[1] == REMINDER
+
+
+def test_an_endpoint_without_logprobs_is_asked_once_and_answers_as_before(
+    openai_qa: OpenAIQA, server: FakeOpenAI
+) -> None:
+    qa = openai_qa()
+    server.reply(citing("Yunus-bek Yevkurov oversees the training [{n}]."), times=2)
+    first, second = qa.ask(SEED_QUESTION), qa.ask("Who was appointed to oversee the training?")
+    assert not first.refused and not second.refused
+    assert first.refusal_odds is None and second.refusal_odds is None
+    assert len(server.probes) == 1 and len(server.chats) == 2  # not asked again once it gave none
+    assert all(prompt_parts(server.user_prompt(i))[1] == REMINDER for i in (0, 1))
+
+
+def passages_of(qa: QA) -> list[Passage]:
+    hits = qa.search(SEED_QUESTION, k=5)
+    return [Passage(i, h.doc_id, h.source, h.start, h.end, h.text, h.page) for i, h in enumerate(hits, 1)]
 
 
 def test_the_same_passages_read_the_same_whatever_their_ranks(openai_qa: OpenAIQA) -> None:

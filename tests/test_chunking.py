@@ -6,14 +6,18 @@ virtualenv nor listed in its `test` extras), so every failure names a reproducib
 
 from __future__ import annotations
 
+import base64
 import itertools
 import random
 import re
 
 import pytest
 
-from qa.chunking import chunk_spans
+from qa.chunking import chunk_spans, longest_fit
+from qa.ingest import make_chunks
+from qa.records import Loaded
 from qa.sentences import paragraph_starts, sentence_spans
+from qa.settings import Settings
 from qa.tokens import count_tokens
 from tests.conftest import SEED
 
@@ -47,7 +51,8 @@ def check_chunks(text: str, spans: Spans, limit: int, overlap: int, overlap_boun
         covered[start:end] = [True] * (end - start)
     missed = [i for i, ch in enumerate(text) if not ch.isspace() and not covered[i]]
     assert not missed, f"characters at {missed[:5]} are in no chunk"
-    # boundaries: sentence boundaries, or word boundaries inside a sentence too long for one chunk
+    # boundaries: sentence boundaries, or word boundaries inside a sentence too long for one chunk, or any
+    # character boundary inside a word too long for one chunk
     sentences = sentence_spans(text)
     starts = {s for s, _ in sentences}
     ends = {e for _, e in sentences}
@@ -56,6 +61,10 @@ def check_chunks(text: str, spans: Spans, limit: int, overlap: int, overlap_boun
             words = [(s + m.start(), s + m.end()) for m in re.finditer(r"\S+", text[s:e])]
             starts |= {a for a, _ in words}
             ends |= {b for _, b in words}
+            for a, b in words:  # a word over the limit on its own is cut between characters
+                if count_tokens(text[a:b]) > limit:
+                    starts |= set(range(a, b))
+                    ends |= set(range(a + 1, b + 1))
     for start, end in spans:
         assert start in starts, f"chunk starts at {start}, inside a sentence: {text[start : start + 30]!r}"
         assert end in ends, f"chunk ends at {end}, inside a sentence: {text[max(0, end - 30) : end]!r}"
@@ -251,3 +260,86 @@ def test_a_word_longer_than_the_limit_is_still_cut_to_fit() -> None:
     text = f"An inline image follows. ![logo](data:image/png;base64,{blob}) The end."
     spans = chunks(text, 200, 40)
     assert max(count_tokens(text[s:e]) for s, e in spans) <= 200
+
+
+# --- text without spaces: chunked within the limit, in linear time ------------------------------------
+
+
+def _space_less_inputs() -> dict[str, str]:
+    rng = random.Random(5)
+    image = base64.b64encode(rng.randbytes(45_000)).decode()
+    return {
+        "one letter": "a" * 60_000,
+        "cjk": "".join(chr(rng.randrange(0x4E00, 0x9FA6)) for _ in range(20_000)),
+        "markdown image": f"# Harbour\n\nThe harbour at dawn:\n\n![harbour](data:image/png;base64,{image})\n\nThe end.",
+        "long url": "See https://example.com/" + "/".join(f"part{i}" for i in range(8_000)) + " for more.",
+        "words then a run": " ".join(["word"] * 500) + " " + "x" * 20_000 + " " + " ".join(["tail"] * 500),
+    }
+
+
+SPACE_LESS = _space_less_inputs()
+
+
+class CountingCounter:
+    """`count_tokens` that also adds up how many characters it was asked to count."""
+
+    def __init__(self) -> None:
+        self.characters = 0
+
+    def __call__(self, text: str) -> int:
+        self.characters += len(text)
+        return count_tokens(text)
+
+
+@pytest.mark.parametrize("name", sorted(SPACE_LESS))
+def test_text_without_spaces_is_chunked_within_the_limit(name: str) -> None:
+    text = SPACE_LESS[name]
+    spans = chunks(text, 200, 40)
+    check_chunks(text, spans, 200, 40)
+    assert len(spans) > 10
+
+
+@pytest.mark.parametrize("name", sorted(SPACE_LESS))
+def test_chunking_counts_each_character_a_bounded_number_of_times(name: str) -> None:
+    """The work is linear: tokens are counted over a few times the text's length, not over its square (a
+    run without spaces used to be counted again from its start for every piece cut from it)."""
+    text = SPACE_LESS[name]
+    counter = CountingCounter()
+    chunk_spans(text, 200, 40, counter)
+    assert counter.characters <= 30 * len(text), f"{counter.characters / len(text):.0f} counts per character"
+
+
+@pytest.mark.parametrize("name", sorted(SPACE_LESS))
+def test_chunks_of_text_without_spaces_round_trip_into_the_document(name: str) -> None:
+    text = SPACE_LESS[name]
+    loaded = Loaded(path="/docs/page.md", kind="markdown", text=text)
+    stored = make_chunks(loaded, "doc", "page.md", Settings())
+    rebuilt = stored[0].lead
+    for item in stored:
+        assert item.chunk.text == text[item.chunk.start : item.chunk.end]
+        assert count_tokens(item.chunk.text) <= 200
+        rebuilt += text[max(item.chunk.start, len(rebuilt)) : item.chunk.end] + item.gap
+    assert rebuilt == text
+
+
+def test_a_run_without_spaces_is_cut_into_the_longest_pieces_that_fit() -> None:
+    text = "a" * 20_000
+    spans = chunks(text, 50, 0)
+    assert [s for s, _ in spans[1:]] == [e for _, e in spans[:-1]]  # no overlap inside one word, no gap
+    for start, end in spans[:-1]:  # one more character would not fit
+        assert count_tokens(text[start:end]) <= 50 < count_tokens(text[start : end + 1])
+
+
+def test_longest_fit_finds_the_boundary_from_any_guess() -> None:
+    for size in (1, 2, 7, 100):
+        for answer in range(-1, size):
+            for guess in (0, answer, size - 1, size + 5, -3):
+                probes: list[int] = []
+
+                def fits(index: int, answer: int = answer, probes: list[int] = probes) -> bool:
+                    probes.append(index)
+                    return index <= answer
+
+                assert longest_fit(fits, size, guess) == answer
+                assert all(0 <= p < size for p in probes)
+    assert longest_fit(lambda index: True, 0, 0) == -1

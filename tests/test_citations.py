@@ -6,6 +6,7 @@ Every citation `ground` returns is checked against the document text at its offs
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 import pytest
 
@@ -596,10 +597,22 @@ def test_an_instruction_in_a_passage_is_never_quoted() -> None:
         g = ground(reply, passages)
         assert_verbatim(g.citations)
         assert g.citations == () and g.unsupported, reply
-    # the passage's ordinary sentences can still be cited
+    # the rest of the block holding the instruction is untrusted too (a planted claim stands beside its order);
+    # the same sentence in a block of its own can be cited, and the passage is flagged
     g = ground("Hermit crabs change shells as they grow [2].", passages)
-    assert_verbatim(g.citations)
+    assert g.citations == () and g.unsupported
+    apart = INJECTION.replace(" Hermit", "\n\nHermit")
+    g = ground("Hermit crabs change shells as they grow [2].", [SEED_P1, replace(NOTICE, end=len(apart), text=apart)])
     assert [c.quote for c in g.citations] == ["Hermit crabs change shells as they grow."]
+    assert g.citations[0].contains_instructions
+
+
+def test_a_lone_full_stop_after_a_marker_is_no_sentence() -> None:
+    reply = "Ukrainian spies registered soldiers in Russia's Kursk region, according to Politico and Reuters. [1]."
+    found, _ = claims(reply, 1)
+    assert [c.cited for c in found] == [(1,)] and found[0].text.endswith("Reuters.")
+    g = ground("The spies are paid by Reuters. [1].", [SEED_P1])
+    assert g.unsupported == ("The spies are paid by Reuters.",)
 
 
 def test_a_quote_taken_from_inside_an_instruction_is_not_cited() -> None:
@@ -668,3 +681,9 @@ def test_instructions_to_the_model_are_recognised(sentence: str) -> None:
 )
 def test_ordinary_sentences_are_not_instructions(sentence: str) -> None:
     assert not looks_like_instruction(sentence)
+
+
+def test_a_quote_is_cited_on_the_page_it_stands_on_not_the_page_its_passage_starts_on() -> None:
+    passage = Passage(1, "d", "d.pdf", 40, 260, "x" * 220, page=2, page_breaks=(100, 200))
+    assert [passage.page_at(offset) for offset in (40, 99, 100, 199, 200, 259)] == [2, 2, 3, 3, 4, 4]
+    assert Passage(1, "d", "d.txt", 0, 10, "x" * 10).page_at(5) is None  # no pages, no page number

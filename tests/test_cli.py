@@ -7,11 +7,14 @@ so that they overlap with it. Children inherit the dead-proxy environment set in
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import urllib.request
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -20,7 +23,8 @@ from pathlib import Path
 import pytest
 
 from qa import QA, Settings
-from tests.conftest import SEED, SEED_QUESTION, MemoEmbedder, write
+from tests.conftest import MARKDOWN_DOC, SEED, SEED_QUESTION, MemoEmbedder, write
+from tests.processes import free_port, log_tail, wait_until_up
 
 TIMEOUT = 180
 pytestmark = pytest.mark.slow  # every test here waits for `qa` subprocesses
@@ -80,6 +84,7 @@ def background(work: Path) -> Iterator[dict[str, Background]]:
         "bad-setting-first": ("--collection", "x", "docs", "--home", work / "bad-setting-first"),
         "embedder-flag": ("docs", "--home", work / "embedder-flag", "--collection", "abc", "--embedder", "minilm"),
         "empty-search": ("search", SEED_QUESTION, "--home", work / "empty-search", "--collection", "nothing-here"),
+        "rm-without-id": ("docs", "rm", "--home", work / "rm-without-id"),
     }
     started = {}
     for name, args in runs.items():
@@ -150,6 +155,38 @@ def test_round_trip_ingest_search_docs_rm(work: Path) -> None:
     assert "the index is empty" in empty.stdout
 
 
+def test_search_within_chosen_documents_and_a_name_that_matches_nothing(work: Path, embedder: MemoEmbedder) -> None:
+    folder = work / "within"
+    write(folder / "docs" / SEED.name, SEED.read_bytes())
+    write(folder / "docs" / "kitchen" / "sourdough.md", MARKDOWN_DOC)
+    where = ("--home", folder / "home", "--collection", collection())
+    QA(Settings(home=folder / "home", collection=where[-1]), embedder=embedder).ingest([folder / "docs"])
+    runs = {  # started together; each reads the same index
+        "glob": ("search", SEED_QUESTION, "--doc", "kitchen/*.md", "--mode", "dense", "--json", "-k", "3"),
+        "not": ("search", "sourdough starter flour", "--not-doc", "kitchen/**", "--json", "-k", "3"),
+        "nothing": ("search", SEED_QUESTION, "--doc", "*.md", "--doc", "handbook/*.pdf"),
+    }
+    started = {
+        name: Background(
+            subprocess.Popen(command(*args, *where), cwd=folder, env=child_env(), stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True),
+            command(*args),
+        )
+        for name, args in runs.items()
+    }  # fmt: skip
+    results = {name: job.result() for name, job in started.items()}
+    for name in ("glob", "not"):
+        assert results[name].returncode == 0, results[name].stderr
+    within = json.loads(results["glob"].stdout)["hits"]
+    assert within and {Path(hit["source"]) for hit in within} == {folder / "docs" / "kitchen" / "sourdough.md"}
+    without = json.loads(results["not"].stdout)["hits"]
+    assert len(without) == 3 and {Path(hit["source"]) for hit in without} == {folder / "docs" / SEED.name}
+    nothing = results["nothing"]
+    assert nothing.returncode == 2 and nothing.stdout == "", nothing
+    assert nothing.stderr.startswith("error: no document in the index matches 'handbook/*.pdf': ")
+    assert nothing.stderr.count("\n") == 1 and "`qa docs`" in nothing.stderr
+
+
 def test_bad_input_fails_alone_with_exit_code_1(
     background: dict[str, Background], work: Path, embedder: MemoEmbedder
 ) -> None:
@@ -194,3 +231,33 @@ def test_searching_an_empty_index_says_what_to_do_with_exit_code_3(
         "add some with `qa ingest <folder>`\n"
     )
     assert result.stdout == ""
+
+
+def test_docs_rm_without_an_id_says_so_before_opening_anything(background: dict[str, Background], work: Path) -> None:
+    result = background["rm-without-id"].result()
+    assert result.returncode == 2, (result.stdout, result.stderr)
+    assert result.stderr == "error: say which document to remove: qa docs rm ID|PATH (`qa docs` lists them)\n"
+    assert result.stdout == ""
+    assert not (work / "rm-without-id").exists()  # no index was opened (nor any model loaded) to say it
+
+
+def test_sigterm_to_qa_ui_stops_the_app_it_started(tmp_path: Path) -> None:
+    """`kill PID` of `qa ui` (a service manager's stop) reaches the Streamlit child: the port is free afterwards.
+    qa and its child run in a session of their own, so that whatever happens the test can kill exactly them."""
+    port = free_port()
+    command = [sys.executable, "-m", "qa", "--home", str(tmp_path / "home"), "ui", "--port", str(port)]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "QA_"))}
+    log = tmp_path / "ui.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    health = f"http://127.0.0.1:{port}/_stcore/health"
+    try:
+        assert wait_until_up("qa ui", health, process, log, seconds=60) == b"ok"
+        process.send_signal(signal.SIGTERM)  # to qa alone, not its process group
+        assert process.wait(timeout=30) == 0, log_tail(log)
+        with pytest.raises(OSError):  # the child is gone with it: nothing serves the port
+            urllib.request.urlopen(health, timeout=2)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)  # the session started above, whatever is left of it
+        process.wait(timeout=10)

@@ -22,7 +22,7 @@ import pytest
 
 from qa import QA, Settings
 from qa.embedders import Embedder
-from tests.conftest import SEED, SEED_QUESTION
+from tests.conftest import MARKDOWN_DOC, SEED, SEED_QUESTION, write
 from tests.fake_openai import assert_grounded
 from tests.processes import free_port
 
@@ -96,20 +96,30 @@ def runs(index: Index, embedder: Embedder) -> Iterator[dict[str, Run]]:
         if not name.startswith("empty"):
             report = QA(Settings(home=home, collection=index.collection), embedder=embedder).ingest([index.seed])
             assert report.added, report.summary()
-        typed = index.folder / f"stdin-{name}.txt"  # what the user types; its end is EOF
-        typed.write_text(stdin or "", encoding="utf-8")
-        with typed.open("rb") as keyboard:
-            process = subprocess.Popen(
-                command(*args, "--home", home, "--collection", index.collection),
-                cwd=index.folder,
-                env=child_env(**env),
-                stdin=keyboard,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
-            )
-        started[name] = Run(process, home)
+        started[name] = launch(index, name, args, stdin, env)
     yield started
+    stop(started)
+
+
+def launch(index: Index, name: str, args: tuple[str, ...], stdin: str | None, env: dict[str, str]) -> Run:
+    """`qa ARGS` on the index in `home-NAME`, reading `stdin` as what the user types (its end is EOF)."""
+    home = index.folder / f"home-{name}"
+    typed = index.folder / f"stdin-{name}.txt"
+    typed.write_text(stdin or "", encoding="utf-8")
+    with typed.open("rb") as keyboard:
+        process = subprocess.Popen(
+            command(*args, "--home", home, "--collection", index.collection),
+            cwd=index.folder,
+            env=child_env(**env),
+            stdin=keyboard,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+    return Run(process, home)
+
+
+def stop(started: dict[str, Run]) -> None:
     for run in started.values():
         if run.process.poll() is None:
             run.process.kill()
@@ -207,3 +217,57 @@ def test_an_empty_index_says_what_to_do_with_exit_code_3(runs: dict[str, Run], i
         "add some with `qa ingest <folder>`\n"
     )
     assert result.stdout == ""  # no answer, no refusal, and the chat never prompted
+
+
+# --- within chosen documents: --doc and --not-doc -----------------------------------------------------------
+
+BAKED = "At what temperature is the loaf baked?"
+
+
+@pytest.fixture(scope="module")
+def within(index: Index, embedder: Embedder) -> Iterator[dict[str, Run]]:
+    """Runs limited to some documents, each on its own index of the seed article and a Markdown page."""
+    page = write(index.folder / "more" / "kitchen" / "sourdough.md", MARKDOWN_DOC)
+    jobs: dict[str, tuple[tuple[str, ...], str | None]] = {
+        "doc": (("ask", BAKED, "--doc", "kitchen/*.md", "--json", "--backend", "extractive"), None),
+        "not-doc": (("ask", SEED_QUESTION, "--not-doc", "*.txt", "--json", "--backend", "extractive"), None),
+        "chat-doc": (("chat", "--doc", "*.md", "--backend", "extractive"), f"{SEED_QUESTION}\n"),
+        "no-match": (("chat", "--doc", "handbook/*.md"), f"{SEED_QUESTION}\n"),
+    }
+    started: dict[str, Run] = {}
+    for name, (args, stdin) in jobs.items():
+        settings = Settings(home=index.folder / f"home-{name}", collection=index.collection)
+        assert QA(settings, embedder=embedder).ingest([index.seed, page]).ok
+        started[name] = launch(index, name, args, stdin, {})
+    yield started
+    stop(started)
+
+
+def test_ask_with_doc_quotes_only_the_chosen_documents(within: dict[str, Run], index: Index) -> None:
+    result = within["doc"].result()
+    assert result.returncode == 0, result.stderr
+    answer = json.loads(result.stdout)
+    assert not answer["refused"] and answer["citations"], answer
+    assert {Path(c["source"]).name for c in answer["citations"]} == {"sourdough.md"}
+
+
+def test_ask_with_not_doc_never_quotes_the_left_out_documents(within: dict[str, Run]) -> None:
+    result = within["not-doc"].result()
+    assert result.returncode == 0, result.stderr
+    answer = json.loads(result.stdout)
+    assert answer["refused"] and answer["citations"] == []  # only the seed article says who trains them
+
+
+def test_chat_with_doc_keeps_every_turn_within_the_choice(within: dict[str, Run]) -> None:
+    result = within["chat-doc"].result()
+    assert result.returncode == 0, result.stderr
+    assert "The documents don't say." in result.stdout and "Yevkurov" not in result.stdout
+    assert len(FOOTER.findall(result.stdout)) == 1
+
+
+def test_a_doc_that_matches_nothing_is_one_error_line_before_the_chat(within: dict[str, Run]) -> None:
+    result = within["no-match"].result()
+    assert result.returncode == 2, (result.stdout, result.stderr)
+    [line] = result.stderr.splitlines()
+    assert line.startswith("error: no document in the index matches 'handbook/*.md': ") and "`qa docs`" in line
+    assert result.stdout == ""  # said before the first prompt

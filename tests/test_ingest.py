@@ -263,7 +263,7 @@ def test_bad_inputs_fail_one_by_one_and_the_rest_is_ingested(make_qa: MakeQA, tm
         "big.txt": "too large",
         "scripts-only.html": "empty file",
         "good.txt": "not valid UTF-8 (byte 0xff at offset 8)",
-        "report.docx": "unsupported file type .docx",
+        "report.docx": "not a readable Word document (not a zip archive",
         "no-such-file.txt": "no such file or directory",
     }
     assert set(failed) == set(expected)
@@ -271,7 +271,10 @@ def test_bad_inputs_fail_one_by_one_and_the_rest_is_ingested(make_qa: MakeQA, tm
         assert reason in failed[name], (name, failed[name])
         assert "\n" not in failed[name] and "Traceback" not in failed[name]
     assert [(Path(s).name, r) for s, r in report.skipped] == [
-        ("picture.png", "unsupported file type .png (supported: .html, .htm, .md, .markdown, .pdf, .txt)")
+        (
+            "picture.png",
+            "unsupported file type .png (supported: .docx, .epub, .html, .htm, .md, .markdown, .pdf, .pptx, .txt)",
+        )
     ]
     assert not report.ok
     assert sorted(Path(s).name for s in report.added) == ["new-good.txt"]

@@ -23,9 +23,11 @@ from pathlib import Path
 import pytest
 
 from qa import QA, ConfigError, Settings
+from qa.answering import in_document_order, prompt, refusal_odds
+from qa.citations import Passage
 from qa.embedders import Embedder
 from qa.factory import make_generator
-from qa.generators import SMOLLM2_FILE, LlamaGenerator, smollm2_path
+from qa.generators import SMOLLM2_FILE, LlamaGenerator, Weighing, smollm2_path
 from qa.records import Answer
 from tests.conftest import SEED, SEED_QUESTION
 from tests.fake_openai import assert_grounded
@@ -95,6 +97,7 @@ def test_llama_backend_answers_the_seed_question(llama_qa: QA) -> None:
     assert answer.refused or answer.citations
     assert answer.prompt_tokens > 0 and 0 < answer.completion_tokens <= ANSWER_TOKENS * 2
     assert answer.latency_ms > 0
+    assert answer.refusal_odds is not None and 0.0 <= answer.refusal_odds <= 1.0  # read from the model's logits
 
 
 def test_llama_backend_streams_deltas_before_the_answer(llama_qa: QA) -> None:
@@ -164,6 +167,26 @@ def test_openai_backend_answers_through_llama_cpp_server(server_qa: QA, llama_se
     assert (answer.backend, answer.model) == ("openai", llama_server[1])
     assert answer.refused or answer.citations
     assert answer.prompt_tokens > 0 and answer.completion_tokens > 0
+
+
+def test_in_process_and_server_give_the_same_first_token_odds(
+    server_qa: QA, llama_server: tuple[str, str], model_path: Path, index: Settings
+) -> None:
+    """The decision to answer or refuse (qa.answering.REFUSE_AT) reads the same probabilities on both paths."""
+    hits = server_qa.search(SEED_QUESTION, k=3)
+    passages = [Passage(i, h.doc_id, h.source, h.start, h.end, h.text, h.page) for i, h in enumerate(hits, 1)]
+    messages = prompt(SEED_QUESTION, in_document_order(passages))
+    local = make_generator(replace(index, backend="llama"))
+    remote = make_generator(
+        replace(index, backend="openai", openai_base_url=llama_server[0], llm_model=llama_server[1])
+    )
+    assert isinstance(local, Weighing) and isinstance(remote, Weighing)
+    near, far = local.first_token(messages), remote.first_token(messages)
+    assert len(near) >= 5 and 0.0 < sum(near.values()) <= 1.0 + 1e-6
+    best = sorted(near, key=near.__getitem__, reverse=True)[:3]
+    assert best == sorted(far, key=far.__getitem__, reverse=True)[:3]
+    assert all(abs(near[t] - far[t]) < 0.02 for t in best)
+    assert refusal_odds(near) == pytest.approx(refusal_odds(far), abs=0.02)
 
 
 def test_openai_backend_streams_from_llama_cpp_server(server_qa: QA, llama_server: tuple[str, str]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -16,7 +17,7 @@ from qa.records import Document
 
 MB = 1024 * 1024
 SEED = Path(__file__).resolve().parents[1] / "seeds" / "north-korean-troops-in-kursk.txt"
-SUPPORTED_MSG = "(supported: .html, .htm, .md, .markdown, .pdf, .txt)"
+SUPPORTED_MSG = "(supported: .docx, .epub, .html, .htm, .md, .markdown, .pdf, .pptx, .txt)"
 
 
 def write(path: Path, data: bytes | str) -> Path:
@@ -49,7 +50,7 @@ def make_pdf(pages: list[str], user_password: str | None = None) -> bytes:
 
 
 def test_supported_extensions() -> None:
-    expected = {".txt", ".md", ".markdown", ".html", ".htm", ".pdf"}
+    expected = {".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".docx", ".pptx", ".epub"}
     assert isinstance(SUPPORTED, frozenset)
     assert set(SUPPORTED) == expected
 
@@ -238,6 +239,29 @@ def test_pdf_every_page_at_its_offset(tmp_path: Path) -> None:
     assert "\r" not in doc.text
 
 
+def test_pdf_text_never_holds_a_nul(tmp_path: Path) -> None:
+    """pypdf gives a NUL for a glyph it cannot map: it becomes a space, so no chunk holds one, and offsets
+    still point into the text."""
+    doc = load(write(tmp_path / "nul.pdf", make_pdf(["Glaciers are\x00slow rivers of ice."])), 50 * MB)
+    assert doc.text == "Glaciers are slow rivers of ice."
+
+
+def test_pypdf_warnings_name_their_file(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """pypdf's own warnings are bare lines ("incorrect startxref pointer(3)"); each now comes after the name of
+    the file it is about, and none is printed without it."""
+    good = make_pdf([PAGE1])
+    start = good.rindex(b"startxref\n") + len(b"startxref\n")
+    end = good.index(b"\n", start)
+    broken = write(tmp_path / "bad xref.pdf", good[:start] + str(int(good[start:end]) + 7).encode() + good[end:])
+    with caplog.at_level(logging.WARNING):
+        doc = load(broken, 50 * MB)
+    assert doc.text == PAGE1  # read all the same
+    lines = [record.getMessage() for record in caplog.records]
+    assert any("startxref" in line for line in lines), lines
+    assert all(line.startswith(f"{broken}: ") for line in lines), lines
+    assert {record.name for record in caplog.records} == {"qa.loaders"}
+
+
 MALFORMED: dict[str, Callable[[], bytes]] = {
     "random-bytes": lambda: os.urandom(4096),
     "truncated": lambda: make_pdf([PAGE1, PAGE3])[:300],
@@ -286,6 +310,14 @@ def test_whitespace_only_file(tmp_path: Path, name: str) -> None:
 def test_binary_file(tmp_path: Path, name: str) -> None:
     path = write(tmp_path / name, b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)))
     assert reason_of(path) == "binary file, not text"
+
+
+@pytest.mark.parametrize("name", ["late.txt", "late.md", "late.html"])
+def test_a_nul_byte_past_the_first_8_kb_is_refused_too(tmp_path: Path, name: str) -> None:
+    """A NUL far into a text file used to be indexed: the file is refused as binary, with where the NUL is."""
+    prose = "Plain text that looks fine at first.\n" * 300  # 11,100 bytes
+    path = write(tmp_path / name, prose.encode() + b"hidden\x00byte\n" + prose.encode())
+    assert reason_of(path) == f"binary file, not text (a NUL byte at offset {len(prose) + 6})"
 
 
 def test_invalid_utf8(tmp_path: Path) -> None:

@@ -24,13 +24,15 @@ from qa.cli import main as cli
 from qa.embedders import Embedder
 from qa.errors import BackendError
 from qa.generators import Message, OpenAIGenerator
+from qa.ingest import doc_id_for
 from qa.records import IngestReport
 from qa.server import AnswerOut, ReportOut, create_app, running
 from tests import fake_openai
-from tests.conftest import SEED, SEED_QUESTION, CrashingEmbedder, MakeQA, MakeSettings
+from tests.conftest import MARKDOWN_DOC, SEED, SEED_QUESTION, CrashingEmbedder, MakeQA, MakeSettings, write
 from tests.fake_openai import assert_grounded
 
 UPLOAD_MB = 0.25
+BAKED = "At what temperature is the loaf baked?"
 KEY = "test-key-0f9b3c"  # distinctive, so a leak into any log line would show
 QUESTIONS = [
     row["question"]
@@ -172,6 +174,50 @@ def test_search_returns_passages_at_their_offsets(server: Live) -> None:
         assert server.qa.document(hit["doc_id"]).text[hit["start"] : hit["end"]] == hit["text"]
 
 
+def test_ask_search_and_chat_within_chosen_documents(server: Live, tmp_path: Path) -> None:
+    page = write(tmp_path / "kitchen" / "sourdough.md", MARKDOWN_DOC)
+    assert server.qa.ingest([page]).ok  # the server's listing of documents follows the index
+    kitchen, seed = doc_id_for(page), doc_id_for(SEED)
+    post = server.http.post
+
+    def hits(**body: Any) -> set[str]:
+        response = post("/v1/search", json={"query": SEED_QUESTION, "k": 3, **body})
+        assert response.status_code == 200, response.text
+        return {hit["doc_id"] for hit in response.json()["hits"]}
+
+    assert seed in hits()  # unfiltered, the seed article answers best
+    assert hits(docs=["kitchen/*.md"]) == {kitchen}
+    assert hits(exclude_docs=[SEED.name]) == {kitchen}
+    assert hits(docs=[seed, kitchen], exclude_docs=["*.txt"], mode="lexical") == set()  # no shared word left
+
+    response = post("/v1/ask", json={"question": BAKED, "docs": ["*.md"]})
+    assert response.status_code == 200, response.text
+    within = response.json()
+    assert not within["refused"] and {c["doc_id"] for c in within["citations"]} == {kitchen}, within
+    assert post("/v1/ask", json={"question": SEED_QUESTION, "exclude_docs": ["*.txt"]}).json()["refused"]
+    streamed = sse(post("/v1/ask", json={"question": BAKED, "docs": ["*.md"], "stream": True}).text)
+    assert streamed[-1][0] == "answer" and {c["doc_id"] for c in streamed[-1][1]["citations"]} == {kitchen}
+    chat = {"messages": [{"role": "user", "content": SEED_QUESTION}], "docs": ["kitchen/**"]}
+    assert post("/v1/chat/completions", json=chat).json()["qa"]["refused"]  # the seed article is left out
+    chat["docs"] = [SEED.name]
+    assert {c["doc_id"] for c in post("/v1/chat/completions", json=chat).json()["qa"]["citations"]} == {seed}
+
+
+def test_a_name_that_matches_no_document_is_a_404_naming_it(server: Live) -> None:
+    asked = {"question": SEED_QUESTION, "docs": ["handbook/*.md"]}
+    for path, body in (
+        ("/v1/ask", asked),
+        ("/v1/ask", {**asked, "stream": True}),  # said with a status, before the stream begins
+        ("/v1/search", {"query": SEED_QUESTION, "exclude_docs": ["handbook/*.md"]}),
+        ("/v1/chat/completions", {"messages": [{"role": "user", "content": SEED_QUESTION}], "docs": ["handbook/*.md"]}),
+    ):
+        message = error_of(server.http.post(path, json=body), 404, "not_found")
+        assert message.startswith("no document in the index matches 'handbook/*.md': "), message
+        assert "GET /v1/documents" in message
+    empty = error_of(server.http.post("/v1/search", json={"query": "x", "docs": []}), 422, "invalid_request")
+    assert "docs" in empty  # an empty choice is a mistake; leave the field out to search every document
+
+
 def test_documents_upload_list_and_delete(server: Live) -> None:
     (seed,) = server.http.get("/v1/documents").json()["documents"]
     assert seed["doc_id"] == server.qa.documents()[0].doc_id and seed["chunks"] > 0
@@ -242,6 +288,7 @@ def test_auth_with_a_key(make_qa: MakeQA, caplog: pytest.LogCaptureFixture) -> N
         wrong = get("/v1/documents", headers={"Authorization": "Bearer not-the-key"})
         assert "wrong API key" in error_of(wrong, 401, "unauthorized") and wrong.headers["WWW-Authenticate"] == "Bearer"
         error_of(get("/openapi.json"), 401, "unauthorized")
+        error_of(get("/v1/documents", params={"api_key": KEY}), 401, "unauthorized")  # a key in the URL is no key
         error_of(server.http.post("/v1/ask", json={"question": SEED_QUESTION}), 401, "unauthorized")
         assert get("/healthz").status_code == 200
         right = {"Authorization": f"Bearer {KEY}"}
@@ -252,8 +299,10 @@ def test_auth_with_a_key(make_qa: MakeQA, caplog: pytest.LogCaptureFixture) -> N
         assert [m.id for m in openai.OpenAI(base_url=f"{server.url}/v1", api_key=KEY).models.list()] == ["qa"]
         schema = get("/openapi.json", headers=right).json()
         assert "HTTPBearer" in schema["components"]["securitySchemes"]
-    assert any(r.name == "uvicorn.access" for r in caplog.records)  # the access log was on ...
-    assert not [r for r in caplog.records if KEY in r.getMessage()]  # ... and never shows the key
+    served = [r for r in caplog.records if r.name != "httpx"]  # httpx logs this test's own requests as sent
+    assert any(r.name == "uvicorn.access" for r in served)  # the access log was on ...
+    assert not [r for r in served if KEY in r.getMessage()]  # ... and never shows the key,
+    assert any("/v1/documents?api_key=*** " in r.getMessage() for r in served)  # not even sent in the URL
 
 
 def test_errors_are_json_with_the_right_status(server: Live) -> None:

@@ -16,11 +16,13 @@ import pytest
 
 import qa
 from qa.errors import EmptyIndexError
+from qa.factory import make_client
 from qa.ingest import doc_id_for
 from qa.lexical import LexicalIndex
 from qa.records import DocFilter
+from qa.store import HNSW, ChromaStore
 from tests import fake_openai
-from tests.conftest import HTML_DOC, SEED, SEED_QUESTION, MakeQA, MemoEmbedder, write
+from tests.conftest import HTML_DOC, SEED, SEED_QUESTION, MakeQA, MakeSettings, MemoEmbedder, write
 
 QUERIES = [
     SEED_QUESTION,
@@ -313,3 +315,32 @@ def test_small_chunks_tile_the_document_exactly(make_qa: MakeQA, corpus: Path, n
     hits = index.search("Sentence 7 goes on", k=10)
     assert len(hits) == min(10, document.chunks)
     assert_hits_point_into_documents(index, hits)
+
+
+def hnsw_of(settings: qa.Settings) -> dict[str, object]:
+    return dict(make_client(settings).get_collection(settings.collection).configuration["hnsw"])
+
+
+def test_a_new_collection_gets_qa_s_approximate_index_settings(make_qa: MakeQA, corpus: Path) -> None:
+    index = make_qa()
+    index.ingest([corpus / SEED.name])
+    assert {key: hnsw_of(index.settings)[key] for key in HNSW} == HNSW
+
+
+def test_an_older_collection_is_opened_and_searches_wider(
+    make_qa: MakeQA, make_settings: MakeSettings, corpus: Path, embedder: MemoEmbedder
+) -> None:
+    """A collection made with Chroma's defaults (as qa made them before) keeps its data and its graph; only
+    ef_search, the one setting Chroma lets an existing collection change, is raised to qa's."""
+    settings = make_settings()
+    chroma_defaults = {"ef_construction": 100, "max_neighbors": 16, "ef_search": 100}
+    older = ChromaStore(make_client(settings), settings.collection, embedder.name, hnsw=chroma_defaults)
+    chunks = make_qa(store=older).ingest([corpus / SEED.name]).chunks_added
+    assert hnsw_of(settings)["ef_search"] == 100
+    reopened = make_qa()
+    assert hnsw_of(settings)["ef_search"] == HNSW["ef_search"]
+    assert hnsw_of(settings)["max_neighbors"] == 16  # fixed when the collection was made
+    assert reopened.store.count() == chunks
+    assert "Yevkurov" in reopened.ask(SEED_QUESTION).text
+    make_qa()  # opening it again changes nothing more
+    assert hnsw_of(settings)["ef_search"] == HNSW["ef_search"]

@@ -265,7 +265,17 @@ def test_a_backend_error_is_a_chat_message_with_the_next_step(app: AppTest, fake
 def test_upload_a_good_and_a_bad_file_then_remove_one(app: AppTest, seeded_home: tuple[Path, str]) -> None:
     home, _ = seeded_home
     uploader = app.sidebar.file_uploader[0]
-    assert sorted(uploader.allowed_type) == [".htm", ".html", ".markdown", ".md", ".pdf", ".txt"]
+    assert sorted(uploader.allowed_type) == [
+        ".docx",
+        ".epub",
+        ".htm",
+        ".html",
+        ".markdown",
+        ".md",
+        ".pdf",
+        ".pptx",
+        ".txt",
+    ]
     uploader.upload("notes.txt", NOTES, "text/plain").upload("broken.txt", b"caf\xe9 au lait\n", "text/plain")
     app.run()
     assert not app.exception, app.exception
@@ -315,6 +325,55 @@ def test_document_text_cannot_inject_markup(app: AppTest, seeded_home: tuple[Pat
     app.button(key=f"remove-{remove[0].doc_id}").click().run()  # leave the shared index as it was
 
 
+# --- asking within chosen documents ------------------------------------------------------------------------
+
+
+def test_questions_stay_within_the_documents_chosen_in_the_library(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, embedder: Any
+) -> None:
+    settings = Settings(home=tmp_path / "home", collection="ui-" + uuid.uuid4().hex[:10])
+    notes = tmp_path / "field" / "notes.txt"
+    notes.parent.mkdir()
+    notes.write_bytes(NOTES)
+    assert QA(settings, embedder=embedder).ingest([SEED, notes]).ok
+    ids = {Path(d.source).name: d.doc_id for d in QA(settings, embedder=embedder).documents()}
+    _environment(monkeypatch, settings.home, settings.collection)
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    picker = at.sidebar.multiselect(key="scope")
+    assert sorted(picker.options) == ["north-korean-troops-in-kursk.txt", "notes.txt"] and picker.value == []
+
+    picker.set_value([ids["notes.txt"]]).run()
+    reply = ask(at, SEED_QUESTION)
+    [refusal] = shown(reply.info)
+    assert refusal.startswith("**The documents don't say.** Nothing in the chosen documents answers this")
+    assert any(c.endswith(" · only from notes.txt") for c in shown(reply.caption)), shown(reply.caption)
+
+    at.sidebar.multiselect(key="scope").set_value([ids[SEED.name]]).run()
+    reply = ask(at, SEED_QUESTION)
+    assert "Yevkurov" in shown(reply.markdown)[0] and SEED.name in html.unescape(reply.expander[0].label)
+    assert any(c.endswith(f" · only from {SEED.name}") for c in shown(reply.caption))
+    assert any("only from notes.txt" in c for c in shown(at.chat_message[1].caption)), "each answer keeps its own"
+
+    at.sidebar.multiselect(key="scope").set_value([]).run()  # none chosen: every document
+    reply = ask(at, "Who is the lighthouse keeper on Skerry Island?")
+    assert "Marta Lindqvist" in shown(reply.markdown)[0]
+    assert not any("only from" in c for c in shown(reply.caption))
+
+    at.sidebar.multiselect(key="scope").set_value([ids["notes.txt"], ids[SEED.name]]).run()
+    at.button(key=f"remove-{ids['notes.txt']}").click().run()  # a chosen document leaves the library
+    assert not at.exception, at.exception
+    assert at.sidebar.multiselect(key="scope").value == [ids[SEED.name]]
+    reply = ask(at, "Who is the lighthouse keeper on Skerry Island?")
+    assert shown(reply.info) and not reply.error, "asked within what is left, not an error"
+
+
+def test_labels_tell_apart_documents_with_the_same_file_name() -> None:
+    labels = render.document_labels({"a": "docs/a/notes.txt", "b": "docs/b/notes.txt", "c": "/x/report.pdf"})
+    assert labels == {"a": "docs/a/notes.txt", "b": "docs/b/notes.txt", "c": "report.pdf"}
+    assert render.scope_note(["a.md"]) == "only from a.md"
+    assert render.scope_note(["a.md", "b.md", "c.md", "d.md", "e.md"]) == "only from a.md, b.md, c.md and 2 more"
+
+
 # --- the helpers under the app, with real files ----------------------------------------------------------
 
 
@@ -330,7 +389,8 @@ def test_add_uploads_refuses_what_it_cannot_index_and_keeps_the_good_version(pip
     assert [Path(s).name for s in report.added] == ["notes.txt"]
     reasons = dict(report.failed)
     assert reasons[".."].startswith("not a usable file name")
-    assert reasons["tool.exe"] == "unsupported file type .exe (supported: .htm, .html, .markdown, .md, .pdf, .txt)"
+    supported = ".docx, .epub, .htm, .html, .markdown, .md, .pdf, .pptx, .txt"
+    assert reasons["tool.exe"] == f"unsupported file type .exe (supported: {supported})"
     assert sorted(p.name for p in folder.iterdir()) == ["notes.txt"]
     report = add_uploads(pipeline, [("../../escape.txt", b"Escape hatches open outward.\n")])
     assert [Path(s).name for s in report.added] == ["escape.txt"] and (folder / "escape.txt").is_file()

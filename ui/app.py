@@ -126,7 +126,24 @@ def show_report() -> None:
         st.error(f"**{render.escape_markdown(names(source))}** was not added: {render.escape_markdown(reason)}")
 
 
-def library_panel(pipe: Pipeline, docs: list[Any]) -> None:
+def scope_picker(docs: list[Any]) -> dict[str, str]:
+    """The documents the chat's questions are limited to, ids to labels (none chosen: every document). A
+    document that leaves the library leaves the choice too."""
+    labels = render.document_labels({info.doc_id: info.source for info in docs})
+    chosen = st.multiselect(
+        "Ask within",
+        list(labels),
+        format_func=labels.__getitem__,
+        key="scope",
+        placeholder="All documents",
+        help="Questions are answered only from the documents chosen here; with none chosen, from all of them.",
+    )
+    return {doc_id: labels[doc_id] for doc_id in chosen}
+
+
+def library_panel(pipe: Pipeline, docs: list[Any]) -> dict[str, str]:
+    """The library: uploads, the documents with their remove buttons, and the choice of documents to ask
+    within, which it returns."""
     st.subheader("Library")
     key = f"upload-{st.session_state.upload_round}"
     st.file_uploader(
@@ -140,6 +157,7 @@ def library_panel(pipe: Pipeline, docs: list[Any]) -> None:
         help="Saved under the index folder and ingested like `qa ingest`; the same file twice is kept once.",
     )
     show_report()
+    scope = scope_picker(docs) if docs else {}
     if not docs:
         st.caption("No documents yet.")
     for info in docs:
@@ -154,6 +172,7 @@ def library_panel(pipe: Pipeline, docs: list[Any]) -> None:
             on_click=_library_action,
             args=("remove", lambda info=info: remove_document(pipe, info)),
         )
+    return scope
 
 
 # --- the conversation ----------------------------------------------------------------------------
@@ -195,9 +214,14 @@ def show_reply(pipe: Pipeline, message: dict[str, Any]) -> None:
         return
     answer: Answer = message["answer"]
     if answer.refused:
+        where, more = (
+            ("the chosen documents", "choose more under Ask within")
+            if message.get("scope")
+            else ("the library", "add a document that covers it")
+        )
         st.info(
-            f"**{render.escape_markdown(answer.text)}** Nothing in the library answers this; rephrase the "
-            "question, or add a document that covers it.",
+            f"**{render.escape_markdown(answer.text)}** Nothing in {where} answers this; rephrase the question, "
+            f"or {more}.",
             icon=":material/search_off:",
         )
     else:
@@ -206,15 +230,18 @@ def show_reply(pipe: Pipeline, message: dict[str, Any]) -> None:
             st.caption(":material/warning: Sentences marked ⚠ are not backed by any quote from your documents.")
         show_sources(pipe, message)
     line = render.meta_line(answer)
+    if message.get("scope"):
+        line += f" · {render.scope_note(message['scope'])}"
     if answer.standalone_question and answer.standalone_question != answer.question:
         line += f" · searched for “{answer.standalone_question}”"
     st.caption(render.escape_markdown(line))
 
 
-def ask(pipe: Pipeline, settings: Settings, question: str, slot: Any) -> dict[str, Any]:
-    """Stream the answer into `slot`; the finished reply (or the error) as a message to keep."""
+def ask(pipe: Pipeline, settings: Settings, question: str, slot: Any, scope: dict[str, str]) -> dict[str, Any]:
+    """Stream the answer into `slot`, only from the documents `scope` (ids to labels; empty: all); the finished
+    reply (or the error) as a message to keep."""
     turns = history(st.session_state.messages[:-1])  # the question itself is the last message
-    stream = pipe.ask_stream(question, turns, backend=settings.backend, k=settings.k)
+    stream = pipe.ask_stream(question, turns, backend=settings.backend, k=settings.k, docs=list(scope) or None)
     final: list[Answer] = []
 
     def deltas() -> Any:
@@ -229,7 +256,8 @@ def ask(pipe: Pipeline, settings: Settings, question: str, slot: Any) -> dict[st
         with slot.container():
             st.write_stream(deltas())
         answer = final[-1]
-        return {**message, "content": answer.text, "answer": answer, "passages": pipe.passages(answer)}
+        kept = {"answer": answer, "passages": pipe.passages(answer), "scope": list(scope.values())}
+        return {**message, "content": answer.text, **kept}
     except EmptyIndexError as exc:  # another session removed the last document
         return {**message, "content": "", "empty": exc.where}
     except QAError as exc:
@@ -241,7 +269,7 @@ def ask(pipe: Pipeline, settings: Settings, question: str, slot: Any) -> dict[st
         stream.close()  # releases the pipeline's lock even if the stream was cut short
 
 
-def conversation(pipe: Pipeline, settings: Settings, has_docs: bool) -> None:
+def conversation(pipe: Pipeline, settings: Settings, has_docs: bool, scope: dict[str, str]) -> None:
     for message in st.session_state.messages:
         with st.chat_message(message["role"]):
             if message["role"] == "user":
@@ -261,7 +289,7 @@ def conversation(pipe: Pipeline, settings: Settings, has_docs: bool) -> None:
     with st.chat_message("assistant"):
         slot = st.empty()
         try:
-            reply = ask(pipe, settings, question, slot)
+            reply = ask(pipe, settings, question, slot, scope)
         except BaseException:  # Streamlit stopped or restarted the script mid-answer: say so in the chat
             stopped = "the answer was interrupted before it finished; ask again"
             st.session_state.messages.append({"id": _new_id(), "role": "assistant", "content": "", "error": stopped})
@@ -311,12 +339,12 @@ def main() -> None:
         st.error(f"The index cannot be opened: {exc}")
         st.stop()
     with library:
-        library_panel(pipe, docs)
+        scope = library_panel(pipe, docs)
     st.header("Ask your documents")
     st.caption("Every answer quotes its sources: open a source to see the quote where it stands.")
     if not docs:
         empty_state(pipe)
-    conversation(pipe, settings, bool(docs))
+    conversation(pipe, settings, bool(docs), scope)
 
 
 main()

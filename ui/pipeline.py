@@ -111,11 +111,12 @@ class Pipeline:
             return self.qa.remove(doc_id)
 
     def ask_stream(
-        self, question: str, history: Sequence[Turn], *, backend: str, k: int
+        self, question: str, history: Sequence[Turn], *, backend: str, k: int, docs: Sequence[str] | None = None
     ) -> Generator[str | Answer, None, None]:
-        """`QA.ask_stream` under the lock; close the iterator (or exhaust it) to release the lock."""
+        """`QA.ask_stream` under the lock, only from the documents `docs` (ids; None: all); close the iterator
+        (or exhaust it) to release the lock."""
         with self.lock:
-            yield from self.qa.ask_stream(question, history, backend=backend, k=k)
+            yield from self.qa.ask_stream(question, history, backend=backend, k=k, docs=docs)
 
     def passages(self, answer: Answer) -> dict[int, Passage]:
         """Each citation's quote with the text around it in its document (just the quote if the document

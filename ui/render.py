@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import PurePath
 
@@ -31,6 +32,20 @@ def document_name(source: str) -> str:
     return PurePath(source).name or source
 
 
+def document_labels(sources: dict[str, str]) -> dict[str, str]:
+    """A label for each document id (`sources` maps ids to sources): its file name, or its whole source when
+    another document has the same file name."""
+    names = {doc_id: document_name(source) for doc_id, source in sources.items()}
+    shared = {name for name, count in Counter(names.values()).items() if count > 1}
+    return {doc_id: sources[doc_id] if name in shared else name for doc_id, name in names.items()}
+
+
+def scope_note(labels: list[str], shown: int = 3) -> str:
+    """Which documents an answer was limited to: "only from a.md, b.md" (the first `shown`, then a count)."""
+    more = f" and {len(labels) - shown} more" if len(labels) > shown else ""
+    return "only from " + ", ".join(labels[:shown]) + more
+
+
 def position(citation: Citation) -> str:
     """Where a quote stands: "page 2 · chars 699–863" (the page only for documents with pages)."""
     page = f"page {citation.page} · " if citation.page else ""
@@ -45,10 +60,15 @@ def shorten(text: str, limit: int = 72) -> str:
     return flat[:limit].rsplit(" ", 1)[0].rstrip(",;:") + "…"
 
 
+INSTRUCTIONS_NOTE = "⚠ contains instructions"
+
+
 def citation_label(citation: Citation) -> str:
-    """The expander label of one citation: number, the start of the quote, document and position."""
+    """The expander label of one citation: number, the start of the quote, document and position, and a
+    warning when the passage quoted from holds text addressed to the answering model."""
     quote = escape_markdown(shorten(citation.quote))
-    return f"**[{citation.n}]** “{quote}” — {escape_markdown(document_name(citation.source))} · {position(citation)}"
+    label = f"**[{citation.n}]** “{quote}” — {escape_markdown(document_name(citation.source))} · {position(citation)}"
+    return f"{label} · :orange[{INSTRUCTIONS_NOTE}]" if citation.contains_instructions else label
 
 
 def answer_markdown(answer: Answer) -> str:
