@@ -43,7 +43,7 @@ ANSWER_REMINDER = "Answer from the passages above and cite them like [1]."
 # at or above this, the question is refused without writing an answer; below it, it is answered even when the
 # refusal is the likeliest single first token. Chosen on 40 squad2_500 questions kept out of every reported
 # sample: there the model's greedy choice refused 8 of 16 unanswerable and 7 of 24 answerable questions; this
-# rule 10 of 16 and 3 of 24 before grounding (eval/README.md).
+# rule 10 of 16 and 3 of 24 before grounding (eval/README.md). The setting QA_REFUSE_AT moves it.
 REFUSE_AT = 0.25
 _FOLLOW_UP = re.compile(r"\b(he|she|it|they|him|her|them|his|hers|its|their|this|that|these|those|there|then)\b", re.I)
 
@@ -65,6 +65,7 @@ class Options:
     context_tokens: int = 4096
     answer_tokens: int = 256
     min_evidence: float = 0.33  # below this the best sentence is not evidence of an answer (chosen on squad2_500)
+    refuse_at: float = REFUSE_AT  # an LLM's odds of refusing at or above this refuse; 0: its likeliest token decides
 
 
 def heuristic_standalone(question: str, history: Sequence[Turn]) -> str:
@@ -151,10 +152,12 @@ class Answerer:
         assert self._generator is not None
         used = in_document_order(self._fit(question, passages))
         messages = prompt(question, used)
-        odds = self._generator.first_token(messages) if isinstance(self._generator, Weighing) else {}
+        odds: dict[str, float] = {}
+        if isinstance(self._generator, Weighing) and self._options.refuse_at > 0:
+            odds = self._generator.first_token(messages)
         doubt = refusal_odds(odds) if odds else None
         base = replace(base, refusal_odds=doubt)
-        if doubt is not None and doubt >= REFUSE_AT:
+        if doubt is not None and doubt >= self._options.refuse_at:
             return replace(base, prompt_tokens=sum(count_tokens(m["content"]) for m in messages))
         if doubt is not None and _refusal_start(max(odds, key=odds.__getitem__)):
             messages = prompt(question, used, ANSWER_REMINDER)

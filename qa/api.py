@@ -222,6 +222,7 @@ class QA:
             strict=settings.strict if strict is None else strict,
             context_tokens=settings.context_tokens,
             answer_tokens=settings.answer_tokens,
+            refuse_at=settings.refuse_at,
         )
         only = self.select(docs, exclude_docs)
         generator = self._generators[name]

@@ -49,6 +49,7 @@ def _parser() -> argparse.ArgumentParser:
             cmd.add_argument("question")
             cmd.add_argument("--json", action="store_true", help="print the answer as one JSON object")
             cmd.add_argument("--stream", action="store_true", help="print the model's text as it comes first")
+            cmd.add_argument("--log", action="store_true", help="record the answer in HOME/log.jsonl (see `qa log`)")
         cmd.add_argument("--backend", choices=["auto", "openai", "llama", "extractive"], help="(QA_BACKEND)")
         cmd.add_argument("-k", type=int, help="passages to answer from (QA_K; default 5)")
         cmd.add_argument("--strict", action="store_true", default=None, help="refuse if any sentence is unsupported")
@@ -62,6 +63,11 @@ def _parser() -> argparse.ArgumentParser:
     docs.add_argument("action", nargs="?", choices=["list", "rm"], default="list")
     docs.add_argument("target", nargs="?", help="document id or path (for rm)")
     docs.add_argument("--json", action="store_true")
+
+    log = commands.add_parser("log", parents=[common], help="the answer log: export rated answers, or clear it")
+    log.add_argument("action", choices=["export", "clear"], help="export: rated answers as a question set for qa eval")
+    log.add_argument("--out", help="with export: the question set to write (.jsonl)")
+    log.add_argument("--docs", help="with export: the corpus folder `qa eval --docs` will get (names documents)")
 
     ui = commands.add_parser("ui", parents=[common], help="the chat app in your browser, on 127.0.0.1")
     ui.add_argument("--port", type=int, default=8501, help="port on 127.0.0.1 (default 8501)")
@@ -200,7 +206,38 @@ def _ask(args: argparse.Namespace) -> int:
     assert answer is not None
     if args.stream and not args.json:
         print(file=sys.stderr)
-    print(json.dumps(answer.to_dict(), indent=2, ensure_ascii=False) if args.json else _show(answer))
+    answer_id = _answer_log(args).record(answer) if args.log else None
+    shown = {**answer.to_dict(), "answer_id": answer_id}  # the shape of `POST /v1/ask`
+    print(json.dumps(shown, indent=2, ensure_ascii=False) if args.json else _show(answer))
+    if answer_id and not args.json:
+        print(f"(logged as {answer_id})", file=sys.stderr)
+    return 0
+
+
+def _answer_log(args: argparse.Namespace) -> Any:
+    from qa.answer_log import AnswerLog
+
+    return AnswerLog.at(_settings(args).home)
+
+
+def _log(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from qa.errors import ConfigError
+
+    answers = _answer_log(args)
+    if args.action == "clear":
+        print(f"removed {answers.clear()} answer(s) from {answers.path}")
+        return 0
+    if not args.out:
+        raise ConfigError("say where to write the question set: qa log export --out set.jsonl")
+    docs = Path(args.docs) if args.docs else None
+    count = answers.export(Path(args.out), docs)
+    if not count:
+        print(f"no rated answer in {answers.path} gives a gold answer yet: rate answers in the chat app or with "
+              "POST /v1/feedback (a thumbs-down needs a correction, or should_refuse)", file=sys.stderr)  # fmt: skip
+        return EXIT_FAILED
+    print(f"wrote {count} question(s) to {args.out}; run them with: qa eval {args.out} --docs DIR")
     return 0
 
 
@@ -287,6 +324,7 @@ COMMANDS = {
     "serve": _serve,
     "mcp": _mcp,
     "eval": _eval,
+    "log": _log,
 }
 
 

@@ -28,6 +28,7 @@ from fastapi.security import HTTPBearer
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
+from qa.answer_log import AnswerLog, log_answer
 from qa.api import QA
 from qa.errors import ConfigError, QAError, redact
 from qa.records import Answer
@@ -38,7 +39,17 @@ from qa.server_errors import error_docs as error_docs
 from qa.server_guard import Guard, hide_query_values
 from qa.server_models import SSE_HEADERS as SSE_HEADERS
 from qa.server_models import AnswerOut as AnswerOut
-from qa.server_models import AskRequest, DocumentsOut, HealthOut, ReadyOut, SearchOut, SearchRequest
+from qa.server_models import (
+    AskRequest,
+    DocumentsOut,
+    FeedbackOut,
+    FeedbackRequest,
+    HealthOut,
+    ReadyOut,
+    SearchOut,
+    SearchRequest,
+    answer_out,
+)
 from qa.server_models import Backend as Backend
 from qa.server_models import ReportOut as ReportOut
 from qa.server_models import sse as sse
@@ -58,17 +69,24 @@ router = APIRouter()
 health = APIRouter()
 
 
-def _as_event(event: Event) -> bytes:
-    return sse(event.to_dict(), "answer") if isinstance(event, Answer) else sse({"text": event}, "delta")
+def _answer_log(request: Request) -> AnswerLog | None:
+    answers: AnswerLog | None = request.app.state.answer_log
+    return answers
+
+
+async def _as_event(event: Event, answers: AnswerLog | None) -> bytes:
+    if not isinstance(event, Answer):
+        return sse({"text": event}, "delta")
+    return sse(answer_out(event, await run_in_threadpool(log_answer, answers, event)), "answer")
 
 
 async def _ask_events(
-    first: Event, rest: AsyncGenerator[Event, None], keys: tuple[str | None, ...]
+    first: Event, rest: AsyncGenerator[Event, None], keys: tuple[str | None, ...], answers: AnswerLog | None
 ) -> AsyncIterator[bytes]:
     try:
-        yield _as_event(first)
+        yield await _as_event(first, answers)
         async for event in rest:
-            yield _as_event(event)
+            yield await _as_event(event, answers)
     except Exception as exc:  # the backend failed after the stream began: the status is sent, so say it here
         status, kind, message = shown(exc, keys)
         if status == 500:
@@ -92,12 +110,26 @@ async def ask(body: AskRequest, service: Svc, request: Request) -> Any:
     history = [turn.model_dump() for turn in body.history]
     options: dict[str, Any] = {"backend": body.backend, "k": body.k, "strict": body.strict}
     options |= {"docs": body.docs, "exclude_docs": body.exclude_docs}
+    answers = _answer_log(request)
     if not body.stream:
-        return (await service.ask(body.question, history, **options)).to_dict()
+        answer = await service.ask(body.question, history, **options)
+        return answer_out(answer, await run_in_threadpool(log_answer, answers, answer))
     events = service.stream(body.question, history, **options)
     first = await anext(events)  # a failure before the first event is still an HTTP error status
     keys = tuple(request.app.state.secrets)
-    return StreamingResponse(_ask_events(first, events, keys), media_type="text/event-stream", headers=SSE_HEADERS)
+    stream = _ask_events(first, events, keys, answers)
+    return StreamingResponse(stream, media_type="text/event-stream", headers=SSE_HEADERS)
+
+
+@router.post("/v1/feedback", response_model=FeedbackOut, responses=error_docs(400, 404, 422))
+async def feedback(body: FeedbackRequest, request: Request) -> dict[str, Any]:
+    """A reader's verdict on a logged answer: thumbs up or down, the right answer in their words, or that the
+    documents do not answer it. `qa log export` turns rated answers into a question set for `qa eval`."""
+    answers = _answer_log(request)
+    if answers is None:
+        raise ConfigError("this server keeps no answer log (QA_LOG is off), so there is nothing to rate")
+    await run_in_threadpool(answers.verdict, body.answer_id, body.good, body.correction, body.should_refuse)
+    return {"answer_id": body.answer_id, "recorded": True}
 
 
 @router.post("/v1/search", response_model=SearchOut, responses=error_docs(400, 404, 409, 422))
@@ -146,9 +178,12 @@ async def healthz() -> dict[str, str]:
 # --- the app, and running it ----------------------------------------------------------------------------
 
 
-def create_app(qa: QA, *, api_key: str | None = None, max_upload_mb: float = 50) -> FastAPI:
+def create_app(
+    qa: QA, *, api_key: str | None = None, max_upload_mb: float = 50, answer_log: AnswerLog | None = None
+) -> FastAPI:
     """The HTTP API over one pipeline. `api_key` (from QA_API_KEY at the edge) turns on bearer auth;
-    request bodies over `max_upload_mb` get 413."""
+    request bodies over `max_upload_mb` get 413; with `answer_log`, every answer is recorded there and
+    `POST /v1/feedback` rates it."""
     app = FastAPI(
         title="qa",
         summary="Ask questions of your documents; every answer quotes its sources.",
@@ -157,6 +192,7 @@ def create_app(qa: QA, *, api_key: str | None = None, max_upload_mb: float = 50)
         redoc_url=None,
     )
     app.state.service = Service(qa)
+    app.state.answer_log = answer_log
     app.state.secrets = (qa.settings.openai_api_key, api_key)  # never repeated in a response
     secured = [Security(HTTPBearer(auto_error=False, description="QA_API_KEY"))] if api_key else []
     app.include_router(health)
@@ -253,7 +289,8 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8000, api_key
     if not api_key and not _loopback(host):
         print(f"warning: serving {host} without QA_API_KEY: anyone who can reach it can read and change the index",
               file=sys.stderr)  # fmt: skip
-    app = create_app(qa, api_key=api_key, max_upload_mb=settings.max_file_mb)
+    answer_log = AnswerLog.at(settings.home) if settings.log else None
+    app = create_app(qa, api_key=api_key, max_upload_mb=settings.max_file_mb, answer_log=answer_log)
     server = uvicorn.Server(_config(app, log_level="info", lifespan="off", timeout_graceful_shutdown=10))
     with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how a server is stopped, not an error
         server.run(sockets=[sock])

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from qa.records import DocInfo
+from qa.records import Answer, DocInfo
 
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 Backend = Literal["auto", "openai", "llama", "extractive"]
@@ -73,6 +73,27 @@ class AnswerOut(BaseModel):
     refusal_odds: float | None = Field(
         default=None, description="the LLM's probability of replying with the refusal, when it reports one"
     )
+    answer_id: str | None = Field(
+        default=None, description="the answer's id in the answer log, for POST /v1/feedback; null when not logged"
+    )
+
+
+def answer_out(answer: Answer, answer_id: str | None) -> dict[str, Any]:
+    """The answer as `AnswerOut`, with its id in the answer log."""
+    return {**answer.to_dict(), "answer_id": answer_id}
+
+
+class FeedbackRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    answer_id: str = Field(max_length=64, description="the `answer_id` an answer came with")
+    good: bool = Field(description="thumbs up (true) or down (false)")
+    correction: str | None = Field(default=None, max_length=4000, description="the right answer, in the user's words")
+    should_refuse: bool = Field(default=False, description="with good: false, the documents do not answer this")
+
+
+class FeedbackOut(BaseModel):
+    answer_id: str
+    recorded: Literal[True]
 
 
 class SearchRequest(BaseModel):

@@ -19,14 +19,16 @@ import uuid
 from collections.abc import AsyncIterator, Sequence
 from typing import Any, Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
+from qa.answer_log import log_answer
 from qa.records import Answer
 from qa.server_errors import error_docs
-from qa.server_models import DOCS, EXCLUDE_DOCS, SSE_HEADERS, AnswerOut, Backend, DocNames, sse
+from qa.server_models import DOCS, EXCLUDE_DOCS, SSE_HEADERS, AnswerOut, Backend, DocNames, answer_out, sse
 from qa.service import Svc
 
 __all__ = ["MODEL_ID", "router"]
@@ -138,7 +140,7 @@ def _usage(answer: Answer) -> dict[str, int]:
     return {"prompt_tokens": tokens[0], "completion_tokens": tokens[1], "total_tokens": sum(tokens)}
 
 
-def completion(answer: Answer, ident: str, created: int) -> dict[str, Any]:
+def completion(answer: Answer, ident: str, created: int, answer_id: str | None = None) -> dict[str, Any]:
     """A `chat.completion` object for the answer."""
     message = {"role": "assistant", "content": answer.text + sources(answer)}
     return {
@@ -148,11 +150,11 @@ def completion(answer: Answer, ident: str, created: int) -> dict[str, Any]:
         "model": MODEL_ID,
         "choices": [{"index": 0, "message": message, "finish_reason": "stop", "logprobs": None}],
         "usage": _usage(answer),
-        "qa": answer.to_dict(),
+        "qa": answer_out(answer, answer_id),
     }
 
 
-def chunks(answer: Answer, ident: str, created: int, usage: bool = False) -> list[bytes]:
+def chunks(answer: Answer, ident: str, created: int, usage: bool = False, answer_id: str | None = None) -> list[bytes]:
     """The answer as `chat.completion.chunk` events: role, text, sources, finish (with `qa`), [usage,] [DONE]."""
 
     def chunk(delta: dict[str, str], finish: str | None = None, **extra: Any) -> bytes:
@@ -163,7 +165,7 @@ def chunks(answer: Answer, ident: str, created: int, usage: bool = False) -> lis
     events = [chunk({"role": "assistant", "content": ""}), chunk({"content": answer.text})]
     if answer.citations:
         events.append(chunk({"content": sources(answer)}))
-    events.append(chunk({}, "stop", qa=answer.to_dict()))
+    events.append(chunk({}, "stop", qa=answer_out(answer, answer_id)))
     if usage:
         head = {"id": ident, "object": "chat.completion.chunk", "created": created, "model": MODEL_ID}
         events.append(sse({**head, "choices": [], "usage": _usage(answer)}))
@@ -184,17 +186,18 @@ _SSE_DOC = {"text/event-stream": {"schema": {"type": "string"}, "example": "data
     response_model=ChatCompletion,
     responses={200: {"content": _SSE_DOC}, **error_docs(400, 404, 409, 422, 502, 504)},
 )
-async def chat_completions(body: ChatRequest, service: Svc) -> Any:
+async def chat_completions(body: ChatRequest, service: Svc, request: Request) -> Any:
     """OpenAI's chat completion: the answer with [n] markers and its sources listed, plus the field `qa`."""
     question, history = split(body.messages)
     only = {"docs": body.docs, "exclude_docs": body.exclude_docs}
     answer = await service.ask(question, history, backend=body.backend, k=body.k, strict=body.strict, **only)
+    answer_id = await run_in_threadpool(log_answer, request.app.state.answer_log, answer)
     ident, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
     if not body.stream:
-        return completion(answer, ident, created)
+        return completion(answer, ident, created, answer_id)
     usage = body.stream_options is not None and body.stream_options.include_usage
     return StreamingResponse(
-        _send(chunks(answer, ident, created, usage)), media_type="text/event-stream", headers=SSE_HEADERS
+        _send(chunks(answer, ident, created, usage, answer_id)), media_type="text/event-stream", headers=SSE_HEADERS
     )
 
 

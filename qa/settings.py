@@ -68,6 +68,14 @@ class Settings:
     )
     context_tokens: int = field(default=4096, metadata=_doc("the model's context window", "QA_CONTEXT_TOKENS"))
     answer_tokens: int = field(default=256, metadata=_doc("most tokens an answer may take", "QA_ANSWER_TOKENS"))
+    refuse_at: float = field(
+        default=0.25,
+        metadata=_doc(
+            "an LLM answer is refused when the model's probability of starting its reply with the refusal is at "
+            "least this (higher: more answers, fewer refusals); 0 leaves the decision to its likeliest first token",
+            "QA_REFUSE_AT",
+        ),
+    )
     llm_threads: int = field(
         default_factory=usable_cores,
         metadata=_doc(
@@ -77,6 +85,14 @@ class Settings:
         ),
     )
     strict: bool = field(default=False, metadata=_doc("refuse answers with unsupported sentences", "QA_STRICT"))
+    log: bool = field(
+        default=True,
+        metadata=_doc(
+            "record answers and their ratings in home/log.jsonl: the chat app and `qa serve` do, `qa ask` only with "
+            "--log; off: nothing is recorded",
+            "QA_LOG",
+        ),
+    )
     max_question_chars: int = field(
         default=2000,
         metadata=_doc("longest question or search query (and user turn of a history), in characters",
@@ -99,6 +115,8 @@ class Settings:
             raise ConfigError("QA_K, QA_MAX_FILE_MB and QA_TIMEOUT must be positive")
         if self.max_question_chars < 1:
             raise ConfigError(f"QA_MAX_QUESTION_CHARS={self.max_question_chars} must be 1 or more")
+        if not 0.0 <= self.refuse_at <= 1.0:
+            raise ConfigError(f"QA_REFUSE_AT={self.refuse_at:g} is not a probability; set it between 0 and 1")
         if self.llm_threads < 1:
             raise ConfigError(f"QA_LLM_THREADS={self.llm_threads} is not a thread count; set it to 1 or more")
 

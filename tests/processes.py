@@ -8,6 +8,7 @@ process that exits early, or a URL that never answers, fails the test with the e
 
 from __future__ import annotations
 
+import json
 import socket
 import subprocess
 import time
@@ -15,6 +16,7 @@ import urllib.request
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -86,3 +88,13 @@ def server_process(
         yield wait_until_up(name, ready_url, process, log, seconds)
     finally:
         stop(process)
+
+
+def sse(text: str) -> list[tuple[str, Any]]:
+    """(event, data) pairs of a server-sent event stream; data parsed as JSON where it is JSON."""
+    out = []
+    for block in text.strip().split("\n\n"):
+        fields = dict(line.split(": ", 1) for line in block.splitlines())
+        data = fields["data"]
+        out.append((fields.get("event", "message"), data if data == "[DONE]" else json.loads(data)))
+    return out

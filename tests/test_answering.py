@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from qa import QA, BackendError, ConfigError, QAError
+from qa import QA, BackendError, ConfigError, QAError, Settings
 from qa.answering import ANSWER_REMINDER, REFUSE_AT, REMINDER, in_document_order, prompt
 from qa.citations import Passage
 from qa.grounding import REFUSAL_TEXT
@@ -257,6 +257,23 @@ def test_a_likely_answer_keeps_the_usual_prompt(openai_qa: OpenAIQA, server: Fak
     server.reply(citing("Yunus-bek Yevkurov oversees the training [{n}]."))
     answer = qa.ask(SEED_QUESTION)
     assert not answer.refused and answer.refusal_odds == pytest.approx(0.1, abs=1e-6)
+    assert prompt_parts(server.user_prompt())[1] == REMINDER
+
+
+def test_the_refusal_threshold_is_a_setting(openai_qa: OpenAIQA, server: FakeOpenAI) -> None:
+    assert Settings().refuse_at == REFUSE_AT
+    assert Settings.from_env({"QA_REFUSE_AT": "0.6"}).refuse_at == 0.6
+    for wrong in ("1.5", "-0.1", "half"):
+        with pytest.raises(ConfigError, match="QA_REFUSE_AT"):
+            Settings.from_env({"QA_REFUSE_AT": wrong})
+    server.first_token_odds = {"NOT": 0.4, "Yun": 0.3, "The": 0.3}
+    server.reply(citing("Yunus-bek Yevkurov oversees the training [{n}]."), times=2)
+    assert openai_qa().ask(SEED_QUESTION).refused  # 0.4 >= 0.25
+    assert not openai_qa(refuse_at=0.6).ask(SEED_QUESTION).refused  # 0.4 < 0.6: written, without the refusal offer
+    assert prompt_parts(server.user_prompt())[1] == ANSWER_REMINDER
+    probes = len(server.probes)
+    off = openai_qa(refuse_at=0.0).ask(SEED_QUESTION)  # off: no probe, the likeliest tokens decide as they come
+    assert len(server.probes) == probes and off.refusal_odds is None
     assert prompt_parts(server.user_prompt())[1] == REMINDER
 
 

@@ -25,7 +25,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from subprocess import PIPE
-from typing import Any
 
 import httpx
 import pytest
@@ -39,7 +38,7 @@ from qa.records import Answer
 from tests import fake_openai
 from tests.conftest import SEED, SEED_QUESTION
 from tests.fake_openai import FakeOpenAI, assert_grounded
-from tests.processes import free_port, log_tail, server_process
+from tests.processes import free_port, log_tail, server_process, sse
 
 pytestmark = pytest.mark.slow  # starts `qa serve` and a `qa ask` process; about 30 s in all
 TIMEOUT = 1.0  # QA_TIMEOUT of every pipeline here: the longest any answer may take
@@ -47,16 +46,6 @@ KEY = "sk-fault-suite-7d1e0c9a44"  # distinctive, so that a leak anywhere would 
 ANSWER = "Yunus-bek Yevkurov oversees the training of the North Korean troops [1]."
 LONG = " ".join([ANSWER] * 4)  # 48 words: 16 deltas, which a drip of one per 0.2 s takes over 3 s to send
 LIMIT = Settings().max_question_chars
-
-
-def sse(text: str) -> list[tuple[str, Any]]:
-    """(event, data) pairs of a server-sent event stream; data parsed as JSON where it is JSON."""
-    out = []
-    for block in text.strip().split("\n\n"):
-        fields = dict(line.split(": ", 1) for line in block.splitlines())
-        data = fields["data"]
-        out.append((fields.get("event", "message"), data if data == "[DONE]" else json.loads(data)))
-    return out
 
 
 def error_of(response: httpx.Response, status: int, kind: str) -> str:

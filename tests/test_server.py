@@ -30,6 +30,7 @@ from qa.server import AnswerOut, ReportOut, create_app, running
 from tests import fake_openai
 from tests.conftest import MARKDOWN_DOC, SEED, SEED_QUESTION, CrashingEmbedder, MakeQA, MakeSettings, write
 from tests.fake_openai import assert_grounded
+from tests.processes import sse
 
 UPLOAD_MB = 0.25
 BAKED = "At what temperature is the loaf baked?"
@@ -87,16 +88,6 @@ def llm_qa(make_settings: MakeSettings, embedder: Embedder, fake: fake_openai.Fa
     return seeded(QA(settings, embedder=embedder, generator=generator))
 
 
-def sse(text: str) -> list[tuple[str, Any]]:
-    """(event, data) pairs of a server-sent event stream; data parsed as JSON where it is JSON."""
-    out = []
-    for block in text.strip().split("\n\n"):
-        fields = dict(line.split(": ", 1) for line in block.splitlines())
-        data = fields["data"]
-        out.append((fields.get("event", "message"), data if data == "[DONE]" else json.loads(data)))
-    return out
-
-
 def error_of(response: httpx.Response, status: int, kind: str) -> str:
     assert response.status_code == status, response.text
     assert response.headers["content-type"] == "application/json"
@@ -107,7 +98,7 @@ def error_of(response: httpx.Response, status: int, kind: str) -> str:
 
 
 def without_latency(answer: dict[str, Any]) -> dict[str, Any]:
-    return {key: value for key, value in answer.items() if key != "latency_ms"}
+    return {key: value for key, value in answer.items() if key not in ("latency_ms", "answer_id")}
 
 
 # --- REST ---------------------------------------------------------------------------------------------
@@ -485,6 +476,7 @@ def test_openapi_schema_matches_the_routes(server: Live) -> None:
         "/v1/search": {"post"},
         "/v1/documents": {"get", "post"},
         "/v1/documents/{doc_id}": {"delete"},
+        "/v1/feedback": {"post"},
         "/v1/chat/completions": {"post"},
         "/v1/models": {"get"},
         "/healthz": {"get"},

@@ -24,7 +24,7 @@ from qa import QA, IngestReport, QAError, Settings  # noqa: E402
 from qa.errors import EmptyIndexError  # noqa: E402
 from qa.records import Answer  # noqa: E402
 from qa.settings import BACKENDS  # noqa: E402
-from ui import render  # noqa: E402
+from ui import feedback, render  # noqa: E402
 from ui.library import UPLOAD_TYPES, add_uploads, ingest_seeds, remove_document, seeds_folder  # noqa: E402
 from ui.pipeline import Pipeline, build_settings, history, pipeline_key, store_key  # noqa: E402
 
@@ -235,6 +235,7 @@ def show_reply(pipe: Pipeline, message: dict[str, Any]) -> None:
     if answer.standalone_question and answer.standalone_question != answer.question:
         line += f" · searched for “{answer.standalone_question}”"
     st.caption(render.escape_markdown(line))
+    feedback.rate(pipe.settings, message)
 
 
 def ask(pipe: Pipeline, settings: Settings, question: str, slot: Any, scope: dict[str, str]) -> dict[str, Any]:
@@ -257,6 +258,7 @@ def ask(pipe: Pipeline, settings: Settings, question: str, slot: Any, scope: dic
             st.write_stream(deltas())
         answer = final[-1]
         kept = {"answer": answer, "passages": pipe.passages(answer), "scope": list(scope.values())}
+        kept["answer_id"] = feedback.remember(settings, answer)
         return {**message, "content": answer.text, **kept}
     except EmptyIndexError as exc:  # another session removed the last document
         return {**message, "content": "", "empty": exc.where}

@@ -94,6 +94,17 @@ def meta_line(answer: Answer) -> str:
     return " · ".join([answer.backend, answer.model or "no model", took])
 
 
+def verdict_note(good: bool, correction: str | None, should_refuse: bool) -> str:
+    """What the app says once an answer is rated (the correction escaped: it is the reader's own text)."""
+    if good:
+        return "Thanks: recorded as a good answer."
+    if should_refuse:
+        return "Thanks: recorded as a question the documents do not answer."
+    if correction:
+        return f"Thanks: recorded, with the right answer “{escape_markdown(shorten(correction))}”."
+    return "Thanks: recorded as a poor answer. Add the right answer above if you know it."
+
+
 @dataclass(frozen=True)
 class Passage:
     """A quote with the text around it, as it stood in its document when the answer was given."""
