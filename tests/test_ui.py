@@ -447,7 +447,15 @@ def test_qa_ui_starts_the_app_on_loopback(tmp_path: Path) -> None:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "QA_"))}
     command = [sys.executable, "-m", "qa", "--home", str(tmp_path / "home"), "ui", "--port", str(port)]
-    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    # Ctrl-C as a terminal delivers it, even when the test run itself was started in the background (`cmd &`
+    # in a script starts it with SIGINT ignored, and a child would inherit that)
+    process = subprocess.Popen(
+        command,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
     try:
         deadline, healthy = time.monotonic() + 30, False
         while not healthy and time.monotonic() < deadline and process.poll() is None:

@@ -7,6 +7,7 @@ that the quote is highlighted (`<mark>`) and scrolled into view inside its box. 
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import sys
@@ -27,6 +28,7 @@ from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
 
 from qa import QA, Settings
+from qa.answer_log import AnswerLog
 from tests.conftest import SEED, SEED_QUESTION
 from tests.processes import free_port, server_process
 
@@ -45,8 +47,13 @@ pytestmark = [
 
 
 @pytest.fixture(scope="module")
-def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The app on a free loopback port, over an index that already holds the seed article."""
+def app_url(app: tuple[str, Path]) -> str:
+    return app[0]
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    """The app on a free loopback port, over an index that already holds the seed article; (URL, QA home)."""
     folder = tmp_path_factory.mktemp("ui-browser")
     settings = Settings(home=folder / "home", collection="ui-" + uuid.uuid4().hex[:8])
     QA(settings).ingest([SEED])
@@ -60,7 +67,7 @@ def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none", "--client.toolbarMode", "minimal",
     ]  # fmt: skip
     with server_process("streamlit", command, f"{url}/_stcore/health", folder / "streamlit.log", cwd=ROOT, env=env):
-        yield url
+        yield url, settings.home
 
 
 @pytest.fixture
@@ -173,3 +180,29 @@ def test_ask_the_seed_question_and_see_the_quote_highlighted(app_url: str, brows
     driver.execute_script("arguments[0].scrollIntoView({block: 'start'})", title)
     time.sleep(0.3)
     _shot(driver, "ui-top-420x800.png")
+
+
+def test_rate_an_answer_and_find_it_in_the_exported_question_set(
+    app: tuple[str, Path], browser: WebDriver, tmp_path: Path
+) -> None:
+    url, home = app
+    driver = browser
+    wait = WebDriverWait(driver, 30)
+    driver.get(url)
+    box = wait.until(ec.element_to_be_clickable((By.CSS_SELECTOR, "[data-testid='stChatInputTextArea']")))
+    box.send_keys(SEED_QUESTION, Keys.ENTER)
+    wait.until(
+        ec.visibility_of_element_located(
+            (By.XPATH, "//*[@data-testid='stChatMessage']//p[contains(., 'Yunus-bek Yevkurov')]")
+        )
+    )
+    thumbs_up = "(//*[@data-testid='stChatMessage'])[last()]//button[@aria-label='Thumbs up']"
+    _click(driver, wait.until(ec.element_to_be_clickable((By.XPATH, thumbs_up))))
+    thanks = "//*[@data-testid='stChatMessage']//*[contains(., 'recorded as a good answer')]"
+    assert wait.until(ec.visibility_of_element_located((By.XPATH, thanks)))
+    _shot(driver, "ui-rated-1280x800.png")
+    out = tmp_path / "rated.jsonl"
+    assert AnswerLog.at(home).export(out) >= 1
+    rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    rated = [row for row in rows if row["question"] == SEED_QUESTION]
+    assert rated and rated[-1]["answerable"] and any("Yevkurov" in gold for gold in rated[-1]["answers"])
