@@ -147,8 +147,10 @@ def _search(args: argparse.Namespace) -> int:
         return 0
     if not hits:
         print("no passages match the query")
+    from qa.records import page_name
+
     for rank, hit in enumerate(hits, start=1):
-        page = f", page {hit.page}" if hit.page else ""
+        page = f", {page_name(hit.source, hit.page)}" if hit.page else ""
         print(f"[{rank}] {hit.source}{page}, chars {hit.start}-{hit.end} (score {hit.score:.4f})")
         print(textwrap.indent(textwrap.fill(" ".join(hit.text.split()), width=100), "    "))
     return 0
@@ -177,9 +179,11 @@ def _docs(args: argparse.Namespace) -> int:
 
 def _show(answer: Any) -> str:
     """An answer as a person reads it: the text, each quote with where it stands, and who answered."""
+    from qa.records import page_name
+
     lines = [textwrap.fill(answer.text, width=100)]
     for c in answer.citations:
-        page = f", page {c.page}" if c.page else ""
+        page = f", {page_name(c.source, c.page)}" if c.page else ""
         quote = " ".join(c.quote.split())
         lines.append(
             textwrap.fill(

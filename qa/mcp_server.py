@@ -28,7 +28,7 @@ from starlette.routing import Route
 
 from qa.api import QA
 from qa.errors import NotFoundError, QAError, redact
-from qa.records import Answer, Citation, DocInfo, Hit
+from qa.records import Answer, Citation, DocInfo, Hit, page_name
 from qa.settings import Settings
 
 __all__ = ["build_server", "document_uri", "run"]
@@ -125,7 +125,7 @@ def _resource(d: DocInfo) -> types.Resource:
 
 
 def _where(source: str, page: int | None, start: int, end: int) -> str:
-    return f"{source}{f', page {page}' if page else ''}, chars {start}-{end}"
+    return f"{source}{f', {page_name(source, page)}' if page else ''}, chars {start}-{end}"
 
 
 def _ask_text(out: AskOut) -> str:

@@ -38,6 +38,18 @@ class Chunk:
     page_breaks: tuple[int, ...] = ()  # document offsets inside the chunk where a new page begins
 
 
+_PAGE_WORDS = {".pptx": "slide", ".epub": "chapter"}
+
+
+def page_name(source: str, page: int | None) -> str:
+    """How a reader names the page of a document: "slide 3" in a deck, "chapter 2" in an e-book, "page 4" in a
+    PDF; "" for documents without pages."""
+    if page is None:
+        return ""
+    suffix = source[source.rfind(".") :].lower() if "." in source else ""
+    return f"{_PAGE_WORDS.get(suffix, 'page')} {page}"
+
+
 def page_within(page: int | None, page_breaks: tuple[int, ...], offset: int) -> int | None:
     """The page of document offset `offset` in a span that starts on `page` and crosses `page_breaks`."""
     return None if page is None else page + bisect.bisect_right(page_breaks, offset)

@@ -26,7 +26,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
 from qa.answer_log import log_answer
-from qa.records import Answer
+from qa.records import Answer, page_name
 from qa.server_errors import error_docs
 from qa.server_models import DOCS, EXCLUDE_DOCS, SSE_HEADERS, AnswerOut, Backend, DocNames, answer_out, sse
 from qa.service import Svc
@@ -130,7 +130,7 @@ def sources(answer: Answer) -> str:
     """The citations as a reader sees them: number, document, page, offsets and the quote."""
     lines = []
     for c in answer.citations:
-        page = f", page {c.page}" if c.page else ""
+        page = f", {page_name(c.source, c.page)}" if c.page else ""
         lines.append(f'[{c.n}] {c.source}{page}, chars {c.start}-{c.end}: "{" ".join(c.quote.split())}"')
     return SOURCES + "\n".join(lines) if lines else ""
 

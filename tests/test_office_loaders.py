@@ -18,6 +18,7 @@ from pptx.util import Inches
 from qa import QA, Settings
 from qa.errors import IngestError
 from qa.loaders import SUPPORTED, load
+from qa.records import page_name
 from qa.sentences import units
 from qa.server import create_app, running
 from tests.conftest import MakeQA, MemoEmbedder
@@ -387,3 +388,10 @@ def test_a_citation_carries_the_slide_of_its_quote_whatever_the_chunk(make_qa: M
     citation = qa.ask(SLIDE_QUESTION).citations[0]
     assert citation.quote == SLIDE_FACT
     assert citation.page == 3
+
+
+def test_pages_are_named_as_the_document_names_them() -> None:
+    assert page_name("talks/deck.pptx", 3) == "slide 3"
+    assert page_name("books/shore.EPUB", 2) == "chapter 2"
+    assert page_name("report.pdf", 4) == "page 4"
+    assert page_name("notes.txt", None) == ""

@@ -13,7 +13,7 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import PurePath
 
-from qa.records import Answer, Citation
+from qa.records import Answer, Citation, page_name
 
 # Every ASCII character that means something to Streamlit's Markdown (CommonMark, GFM, math, directives,
 # emoji and icon shortcodes), written as a character reference: it shows as itself and parses as text.
@@ -47,8 +47,8 @@ def scope_note(labels: list[str], shown: int = 3) -> str:
 
 
 def position(citation: Citation) -> str:
-    """Where a quote stands: "page 2 · chars 699–863" (the page only for documents with pages)."""
-    page = f"page {citation.page} · " if citation.page else ""
+    """Where a quote stands: "page 2 · chars 699–863" ("slide 2", "chapter 2"; only for documents with pages)."""
+    page = f"{page_name(citation.source, citation.page)} · " if citation.page else ""
     return f"{page}chars {citation.start}–{citation.end}"
 
 
