@@ -266,7 +266,8 @@ def run(settings: Settings, *, port: int | None = None, api_key: str | None = No
     required when given). Returns when the client closes stdin, or on Ctrl-C."""
     from qa.server import listen
 
-    sock = None if port is None else listen("127.0.0.1", port)  # a taken port fails before anything loads
+    # a taken port fails before anything loads
+    sock = None if port is None else listen("127.0.0.1", port, "choose another --port")
     _quiet_logs()
     qa = _open(settings)
     server = build_server(qa, api_key=api_key)

@@ -227,14 +227,14 @@ def _config(app: FastAPI, **options: Any) -> Any:
     return config
 
 
-def listen(host: str, port: int) -> socket.socket:
-    """A listening socket, or a ConfigError saying what to do."""
+def listen(host: str, port: int, advice: str = "choose another --port or --host") -> socket.socket:
+    """A listening socket, or a ConfigError saying what to do (`advice`: the options the caller has)."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     try:
         return socket.create_server((host, port), family=family)
     except OSError as exc:
         reason = os.strerror(exc.errno) if exc.errno else str(exc)
-        raise ConfigError(f"cannot listen on {host}:{port}: {reason}; choose another --port or --host") from exc
+        raise ConfigError(f"cannot listen on {host}:{port}: {reason}; {advice}") from exc
 
 
 def _url(sock: socket.socket) -> str:

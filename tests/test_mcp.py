@@ -9,6 +9,7 @@ without documents is served in-process over the SDK's in-memory transport.
 from __future__ import annotations
 
 import os
+import socket
 import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -262,3 +263,16 @@ def test_an_empty_index_is_a_tool_error_saying_how_to_add_documents(tmp_path: Pa
         assert result.is_error
         assert "the index holds no documents" in str(result.content) and "qa ingest" in str(result.content)
     assert not documents.is_error and documents.structured_content == {"documents": []}
+
+
+def test_a_taken_port_is_one_error_line_naming_the_options_qa_mcp_has(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from qa.cli import main
+
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        assert main(["--home", str(tmp_path / "home"), "mcp", "--port", str(port)]) == 2
+    error = capsys.readouterr().err.strip()
+    assert error.startswith(f"error: cannot listen on 127.0.0.1:{port}") and "\n" not in error
+    assert "choose another --port" in error and "--host" not in error  # qa mcp serves on loopback only
