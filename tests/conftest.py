@@ -204,6 +204,15 @@ def make_qa(make_settings: MakeSettings, embedder: MemoEmbedder) -> MakeQA:
 
 
 @pytest.fixture
+def seed_folder(tmp_path: Path) -> Path:
+    """A folder holding only the seed article."""
+    folder = tmp_path / "seed"
+    folder.mkdir()
+    shutil.copyfile(SEED, folder / SEED.name)
+    return folder
+
+
+@pytest.fixture
 def corpus(tmp_path: Path) -> Path:
     """A folder with the seed article (.txt), a Markdown page and an HTML page on other topics."""
     folder = tmp_path / "corpus"

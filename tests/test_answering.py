@@ -45,14 +45,6 @@ def store_kind() -> str:
 
 
 @pytest.fixture
-def seed_folder(tmp_path: Path) -> Path:
-    folder = tmp_path / "seed"
-    folder.mkdir()
-    shutil.copyfile(SEED, folder / SEED.name)
-    return folder
-
-
-@pytest.fixture
 def extractive(make_qa: MakeQA, seed_folder: Path) -> QA:
     qa = make_qa(backend="extractive")
     assert qa.ingest([seed_folder]).added

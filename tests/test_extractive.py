@@ -98,12 +98,9 @@ def store_kind() -> str:
 
 
 @pytest.fixture
-def seed_qa(make_qa: MakeQA, tmp_path: Path) -> QA:
-    folder = tmp_path / "seed"
-    folder.mkdir()
-    shutil.copyfile(SEED, folder / SEED.name)
+def seed_qa(make_qa: MakeQA, seed_folder: Path) -> QA:
     qa = make_qa(backend="extractive")
-    qa.ingest([folder])
+    qa.ingest([seed_folder])
     return qa
 
 

@@ -8,7 +8,6 @@ eval/injection/ sets.
 from __future__ import annotations
 
 import re
-import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -305,12 +304,9 @@ def test_the_extractive_backend_never_quotes_an_injection_and_keeps_the_real_ans
     assert not any("assistant" in q.lower() for q in _spans(qa, answer))
 
 
-def test_normal_answers_on_the_seed_are_unchanged(make_qa: MakeQA, tmp_path: Path) -> None:
-    folder = tmp_path / "seed"
-    folder.mkdir()
-    shutil.copyfile(SEED, folder / SEED.name)
+def test_normal_answers_on_the_seed_are_unchanged(make_qa: MakeQA, seed_folder: Path) -> None:
     qa = make_qa(backend="extractive")
-    qa.ingest([folder])
+    qa.ingest([seed_folder])
     answer = qa.ask(SEED_QUESTION)
     assert [c.quote for c in answer.citations][:1] == [YEVKUROV]
     assert not any(c.contains_instructions for c in answer.citations)
