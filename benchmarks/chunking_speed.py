@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/chunking_speed.py [--repeats 3] [--skip-10mb] [--json FILE]
 
 Each input is chunked with the default settings (200/40 tokens, o200k_base), exactly as `qa ingest` chunks a
-document (`qa.ingest.make_chunks`), and the median of `--repeats` runs is printed. Targets: 1 MB of text
+document (`qa.ingest.pipeline.make_chunks`), and the median of `--repeats` runs is printed. Targets: 1 MB of text
 without spaces in under 5 s, 10 MB in under 50 s. The inputs are built here, deterministically:
 
 - `letter`: one letter repeated (a single run with no space, no punctuation);
@@ -23,10 +23,10 @@ from pathlib import Path
 
 from common import REPO, SQUAD, log, stamp, table, write_json
 
-from qa.ingest import make_chunks
+from qa.ingest.pipeline import make_chunks
 from qa.records import Loaded
 from qa.settings import Settings
-from qa.tokens import encoding
+from qa.text.tokens import encoding
 
 MB = 1_000_000
 

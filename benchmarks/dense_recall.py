@@ -9,7 +9,7 @@ returns that belong in the exact top k (a chunk tied with the exact k-th, within
 questions; k is 5, 20 and the whole collection ("all", where the index must return every chunk: "never" counts
 chunks no question got back). Configurations, each a collection holding the same vectors added in the same order:
 
-- `qa`: the collection `QA` built (`qa.store.HNSW`), searched through `ChromaStore.query`, as dense search does;
+- `qa`: the collection `QA` built (`qa.index.store.HNSW`), searched through `ChromaStore.query`, as dense search does;
 - `chroma defaults`: what collections got before qa chose its own (ef_construction 100, max_neighbors 16,
   ef_search 100);
 - `upgraded`: such an older collection once qa opened it (only ef_search raised, to qa's).
@@ -26,7 +26,7 @@ import numpy as np
 from common import SQUAD, log, progress, qa_home, questions, stamp, table, write_json
 
 from qa import QA, Settings
-from qa.store import HNSW, ChromaStore
+from qa.index.store import HNSW, ChromaStore
 
 TIE = 1e-5
 BATCH = 64  # chunks per add, as an ingest adds them
@@ -119,7 +119,7 @@ def main() -> None:
             tokens, overlap = (int(n) for n in pair.split(":"))
             rows += run_size(args.data, home, tokens, overlap, texts)
     print(stamp())
-    print(f"qa.store.HNSW = {HNSW}; {len(texts)} questions")
+    print(f"qa.index.store.HNSW = {HNSW}; {len(texts)} questions")
     head = ["chunk tok/overlap", "chunks", "HNSW", "recall@5", "recall@20", "recall@all", "never returned", "ms/query"]
     keys = ["size", "chunks", "config", "recall@5", "recall@20", "recall@all", "never_returned", "ms_per_query"]
     print(table(head, [[f"{r[key]:.4f}" if isinstance(r[key], float) else r[key] for key in keys] for r in rows]))

@@ -11,9 +11,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from qa.factory import shared_minilm
-from qa.loaders import discover, load
-from qa.tokens import encoding
+from qa.backends import shared_minilm
+from qa.ingest.loaders import discover, load
+from qa.text.tokens import encoding
 
 
 def _embedding() -> Any:

@@ -50,14 +50,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import REPO, log, stamp
 from eval_model import DEFAULT_CACHE, assemble
 
-from qa import metrics
-from qa.citations import claims, numbers, overlap, strip_markers
-from qa.evaluate import evaluate
-from qa.generators import smollm2_path
-from qa.grounding import is_refusal
-from qa.questions import Question, load_questions, sample
-from qa.sentences import sentence_spans
+from qa.answer.citations import claims, numbers, overlap, strip_markers
+from qa.answer.grounding import is_refusal
+from qa.evaluation import metrics
+from qa.evaluation.questions import Question, load_questions, sample
+from qa.evaluation.runner import evaluate
+from qa.llm.llama import smollm2_path
 from qa.settings import Settings
+from qa.text.sentences import sentence_spans
 
 ENGINES = ("qa-llama", "qa-openai", "llamaindex")
 STATED = 0.5  # share of an answer sentence's content words a sentence of its cited source must hold

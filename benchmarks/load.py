@@ -1,7 +1,7 @@
 """Load on the HTTP service, over loopback only: requests/s and p50/p95 latency of `POST /v1/ask` (extractive
 backend) and `POST /v1/search`, at 1, 4 and 16 concurrent clients.
 
-By default it starts the server itself (`qa.server.serve`, in a child process so that the clients do not share
+By default it starts the server itself (`qa.server.app.serve`, in a child process so that the clients do not share
 its interpreter) over a temporary home holding the seed article; `--url` targets a running `qa serve` instead
 (a loopback address only; QA_API_KEY is sent when set). Each cell sends `--requests` requests (the questions
 of eval/seed.jsonl in turn) and stops early at `--max-seconds`; the whole run is bounded by both.
@@ -59,7 +59,7 @@ def free_port() -> int:
 def child(home: str, port: int) -> None:
     """The server process: ingest the seed article into `home`, then serve it (extractive backend)."""
     from qa import QA, Settings
-    from qa.server import serve
+    from qa.server.app import serve
 
     settings = Settings(home=Path(home), backend="extractive")
     assert QA(settings).ingest([SEED]).ok

@@ -19,8 +19,8 @@ from typing import Any
 from common import SQUAD, latency, log, progress, qa_home, questions, stamp, table, write_json
 
 from qa import QA, Settings
-from qa.embedders import Embedder, MiniLMEmbedder
-from qa.retrieval import fuse
+from qa.index.embedders import Embedder, MiniLMEmbedder
+from qa.index.retrieval import fuse
 
 MODES = ("dense", "lexical", "hybrid")
 WEIGHTS = ((1.0, 1.0), (1.0, 2.0), (2.0, 1.0), (1.0, 1.5))  # (dense, lexical)

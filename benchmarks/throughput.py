@@ -25,12 +25,12 @@ import numpy as np
 from common import SQUAD, latency, log, progress, qa_home, questions, stamp, table, write_json
 
 from qa import QA, Settings
-from qa.embedders import Embedder, MiniLMEmbedder
-from qa.factory import make_store
-from qa.ingest import _EMBED_BATCH, display_source, doc_id_for, make_chunks
-from qa.loaders import discover, load
+from qa.backends import make_store
+from qa.index.embedders import Embedder, MiniLMEmbedder
+from qa.index.store import StoredChunk
+from qa.ingest.loaders import discover, load
+from qa.ingest.pipeline import _EMBED_BATCH, display_source, doc_id_for, make_chunks
 from qa.records import Loaded
-from qa.store import StoredChunk
 
 COPIES = 20  # 20 x 411 documents give ~10,200 chunks at the default chunk size (200/40 tokens)
 MODES = ("hybrid", "dense", "lexical")

@@ -23,7 +23,7 @@ block is flagged as holding instructions in the passage it was retrieved in (`fl
 
 With several sets, the counts are given per set, then in total.
 
-`--scan` runs the detector (qa/instructions.py) over every sentence of every document under the folders given
+`--scan` runs the detector (qa/injection/detect.py) over every sentence of every document under the folders given
 (read by the same loaders as `qa ingest`) and prints each flagged sentence, then per folder how many it flags.
 """
 
@@ -42,12 +42,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from qa import QA  # noqa: E402
-from qa.factory import shared_minilm  # noqa: E402
-from qa.generators import Message  # noqa: E402
-from qa.instructions import instruction_spans  # noqa: E402
-from qa.loaders import discover, load  # noqa: E402
+from qa.backends import shared_minilm  # noqa: E402
+from qa.ingest.loaders import discover, load  # noqa: E402
+from qa.injection.detect import instruction_spans  # noqa: E402
+from qa.llm.base import Message  # noqa: E402
 from qa.records import Answer  # noqa: E402
-from qa.sentences import units  # noqa: E402
+from qa.text.sentences import units  # noqa: E402
 
 SEED = ROOT / "seeds" / "north-korean-troops-in-kursk.txt"
 AFTER_LINE = 5  # the injected block becomes the sixth line, beside the answer to "who oversees the training?"

@@ -4,7 +4,7 @@ One line per answer (`"type": "answer"`: the question, the answer's text, whethe
 citations, backend, model, latency, a time and an id), and one per verdict (`"type": "verdict"`: the answer's
 id, thumbs up or down, an optional correction, and whether the right response was a refusal). Only fields of the
 `Answer` record are written, and it holds no API key. `export` turns the rated answers into a question set in the
-layout `qa eval` runs (qa/questions.py), so real questions measure a change.
+layout `qa eval` runs (qa/evaluation/questions.py), so real questions measure a change.
 
 Appends are whole lines written with one `write` on a file opened for appending, one at a time per file in this
 process; a line left torn by a crash is skipped when reading and never glued to the next one.

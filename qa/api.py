@@ -13,16 +13,17 @@ from dataclasses import replace
 from pathlib import Path, PurePosixPath
 from typing import Any, TypedDict, Unpack
 
-from qa.answering import Answerer, Options, Turn, as_turns
-from qa.embedders import Embedder
+from qa.answer.pipeline import Answerer, Options, Turn, as_turns
+from qa.backends import make_embedder, make_generator, make_reader, make_store
 from qa.errors import ConfigError, EmptyIndexError, InputError, NotFoundError, abbreviated
-from qa.factory import make_embedder, make_generator, make_reader, make_store
-from qa.generators import Generator, OpenAIGenerator
-from qa.ingest import Ingestor, Progress, doc_id_for
+from qa.index.embedders import Embedder
+from qa.index.retrieval import Retriever
+from qa.index.store import ChunkStore
+from qa.ingest.pipeline import Ingestor, Progress, doc_id_for
+from qa.llm.base import LLM
+from qa.llm.openai import OpenAIGenerator
 from qa.records import Answer, DocFilter, DocInfo, Document, Hit, IngestReport
-from qa.retrieval import Retriever
 from qa.settings import Settings
-from qa.store import ChunkStore
 
 
 class AskOptions(TypedDict, total=False):
@@ -49,7 +50,7 @@ class QA:
         *,
         embedder: Embedder | None = None,
         store: ChunkStore | None = None,
-        generator: Generator | None = None,
+        generator: LLM | None = None,
         **overrides: Any,
     ) -> None:
         self.settings = settings or Settings.from_env(os.environ, **overrides)
@@ -59,7 +60,7 @@ class QA:
         self._retriever = Retriever(self.store, self.embedder, cache)
         self._ingestor = Ingestor(self.store, self.embedder, self.settings)
         self._reader = make_reader(self.embedder)
-        self._generators: dict[str, Generator | None] = {}
+        self._generators: dict[str, LLM | None] = {}
         self._lock = threading.Lock()
         self._listed: tuple[str, list[DocInfo]] | None = None  # (store revision, its documents)
         if generator is not None:

@@ -55,7 +55,7 @@ def _parser() -> argparse.ArgumentParser:
         cmd.add_argument("--strict", action="store_true", default=None, help="refuse if any sentence is unsupported")
         _add_doc_filter(cmd)
 
-    from qa.eval_cli import add_eval_commands
+    from qa.evaluation.cli import add_eval_commands
 
     add_eval_commands(commands, common)
 
@@ -108,14 +108,14 @@ def _open(args: argparse.Namespace) -> Any:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from qa.server import serve
+    from qa.server.app import serve
 
     serve(_settings(args), args.host, args.port, api_key=os.environ.get("QA_API_KEY") or None)
     return 0
 
 
 def _mcp(args: argparse.Namespace) -> int:
-    from qa.mcp_server import run
+    from qa.server.mcp import run
 
     run(_settings(args), port=args.port, api_key=os.environ.get("QA_API_KEY") or None)
     return 0
@@ -313,7 +313,7 @@ def _ui(args: argparse.Namespace) -> int:
 
 
 def _eval(args: argparse.Namespace) -> int:
-    from qa.eval_cli import run_eval
+    from qa.evaluation.cli import run_eval
 
     return run_eval(args)
 

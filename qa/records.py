@@ -6,7 +6,7 @@ import bisect
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from qa.instructions import contains_instructions
+from qa.injection.detect import contains_instructions
 
 
 @dataclass(frozen=True)
@@ -99,7 +99,7 @@ class Hit:
 
     @property
     def contains_instructions(self) -> bool:
-        """Whether the passage holds text addressed to the answering model (qa/instructions.py): shown to the
+        """Whether the passage holds text addressed to the answering model (qa/injection/detect.py): shown to the
         user, and nothing in that block of it is ever evidence."""
         return contains_instructions(self.text)
 

@@ -27,8 +27,8 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 from qa import QA, Settings  # noqa: E402
-from qa.embedders import Embedder, MiniLMEmbedder  # noqa: E402
-from qa.store import ChunkStore  # noqa: E402
+from qa.index.embedders import Embedder, MiniLMEmbedder  # noqa: E402
+from qa.index.store import ChunkStore  # noqa: E402
 from tests.processes import free_port, server_process  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -22,9 +22,9 @@ from qa import QA, Settings
 from qa.answer_log import AnswerLog
 from qa.cli import main as cli
 from qa.errors import InputError, NotFoundError
-from qa.questions import load_questions
+from qa.evaluation.questions import load_questions
 from qa.records import Answer, Citation
-from qa.server import create_app, running
+from qa.server.app import create_app, running
 from tests.conftest import SEED, SEED_QUESTION, MakeQA
 from tests.processes import sse
 

@@ -1,4 +1,4 @@
-"""`qa.chunking.chunk_spans` and `qa.sentences.sentence_spans`: pure functions, no I/O.
+"""`qa.ingest.chunking.chunk_spans` and `qa.text.sentences.sentence_spans`: pure functions, no I/O.
 
 The property test draws texts from a seeded `random.Random` (hypothesis is not installed in the project's
 virtualenv nor listed in its `test` extras), so every failure names a reproducible seed.
@@ -13,12 +13,12 @@ import re
 
 import pytest
 
-from qa.chunking import chunk_spans, longest_fit
-from qa.ingest import make_chunks
+from qa.ingest.chunking import chunk_spans, longest_fit
+from qa.ingest.pipeline import make_chunks
 from qa.records import Loaded
-from qa.sentences import paragraph_starts, sentence_spans
 from qa.settings import Settings
-from qa.tokens import count_tokens
+from qa.text.sentences import paragraph_starts, sentence_spans
+from qa.text.tokens import count_tokens
 from tests.conftest import SEED
 
 Spans = list[tuple[int, int]]

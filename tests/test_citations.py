@@ -10,7 +10,7 @@ from dataclasses import replace
 
 import pytest
 
-from qa.citations import (
+from qa.answer.citations import (
     Claim,
     Passage,
     best_support,
@@ -30,7 +30,7 @@ from qa.citations import (
     statements,
     words,
 )
-from qa.grounding import ground, is_refusal, looks_like_instruction
+from qa.answer.grounding import ground, is_refusal, looks_like_instruction
 from qa.records import Citation
 from tests.conftest import SEED
 

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from qa import QA, Settings
-from qa.embedders import Embedder
+from qa.index.embedders import Embedder
 from tests.conftest import MARKDOWN_DOC, SEED, SEED_QUESTION, write
 from tests.fake_openai import assert_grounded
 from tests.processes import free_port

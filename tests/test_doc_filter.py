@@ -14,7 +14,7 @@ import pytest
 from qa import QA
 from qa.api import path_matches
 from qa.errors import EmptyIndexError, NotFoundError
-from qa.ingest import doc_id_for
+from qa.ingest.pipeline import doc_id_for
 from tests.conftest import MARKDOWN_DOC, SEED, SEED_QUESTION, MakeQA, write
 
 LEAVE = "Staff take twenty-five days of paid leave a year; leave requests go to the team lead two weeks ahead.\n"

@@ -17,12 +17,12 @@ import numpy as np
 import pytest
 
 from qa import Settings
-from qa.embedders import Embedder
-from qa.eval_cli import add_eval_commands, run_eval
-from qa.eval_report import render_report
-from qa.evaluate import RunSummary, compare, evaluate
-from qa.metrics import DEFINITIONS
-from qa.questions import load_questions, sample
+from qa.evaluation.cli import add_eval_commands, run_eval
+from qa.evaluation.metrics import DEFINITIONS
+from qa.evaluation.questions import load_questions, sample
+from qa.evaluation.report import render_report
+from qa.evaluation.runner import RunSummary, compare, evaluate
+from qa.index.embedders import Embedder
 from tests.conftest import HTML_DOC, MARKDOWN_DOC, ROOT, SEED, SEED_QUESTION, write
 
 QUESTIONS = ROOT / "eval" / "seed.jsonl"

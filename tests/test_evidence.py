@@ -1,4 +1,4 @@
-"""The evidence check (qa/evidence.py): the rules on small sentences, then the extractive backend end to end on a
+"""The evidence check (qa/answer/evidence.py): the rules on small sentences, then the extractive backend end to end on a
 corpus where a document on the same topic, but without the answer, is all that is left to search."""
 
 from __future__ import annotations
@@ -8,9 +8,18 @@ from pathlib import Path
 import pytest
 
 from qa import QA
-from qa.citations import Passage
-from qa.evidence import MAX_MISSING, Evidence, absent_names, absent_numbers, judge, missing_share, question_names, weigh
-from qa.grounding import REFUSAL_TEXT
+from qa.answer.citations import Passage
+from qa.answer.evidence import (
+    MAX_MISSING,
+    Evidence,
+    absent_names,
+    absent_numbers,
+    judge,
+    missing_share,
+    question_names,
+    weigh,
+)
+from qa.answer.grounding import REFUSAL_TEXT
 from tests.conftest import MakeQA, write
 from tests.fake_openai import assert_grounded
 

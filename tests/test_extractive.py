@@ -12,10 +12,10 @@ import numpy as np
 import pytest
 
 from qa import QA
-from qa.answer_types import answer_type, has_type, people, places
-from qa.embedders import MiniLMEmbedder
-from qa.extractive import alignment, announces, following
-from qa.sentences import units
+from qa.answer.extractive import alignment, announces, following
+from qa.answer.kinds import answer_type, has_type, people, places
+from qa.index.embedders import MiniLMEmbedder
+from qa.text.sentences import units
 from tests.conftest import SEED, MakeQA
 from tests.fake_openai import assert_grounded
 

@@ -31,9 +31,9 @@ import pytest
 
 from qa import QA, BackendError, ConfigError, Settings
 from qa.cli import main as cli
-from qa.embedders import Embedder
 from qa.errors import BackendTimeoutError, InputError
-from qa.evaluate import evaluate
+from qa.evaluation.runner import evaluate
+from qa.index.embedders import Embedder
 from qa.records import Answer
 from tests import fake_openai
 from tests.conftest import SEED, SEED_QUESTION
@@ -406,7 +406,7 @@ def test_nothing_configured_says_so_and_sends_nothing(
     bare = replace(rig.settings, openai_base_url=None, openai_api_key=None)
     with pytest.raises(ConfigError, match="no endpoint or key configured"):
         QA(bare, embedder=rig.qa.embedder).ask(SEED_QUESTION)
-    from qa.service import backend_check
+    from qa.server.service import backend_check
 
     check = backend_check(bare)
     assert not check["ok"] and "no endpoint or key configured" in check["detail"]

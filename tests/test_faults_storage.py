@@ -28,8 +28,8 @@ import pytest
 
 from qa import QA, Settings
 from qa.errors import NotFoundError
-from qa.ingest import doc_id_for
-from qa.store import ChromaStore, StoredChunk
+from qa.index.store import ChromaStore, StoredChunk
+from qa.ingest.pipeline import doc_id_for
 from tests.conftest import HTML_DOC, MARKDOWN_DOC, SEED, SEED_QUESTION, write
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -17,7 +17,7 @@ It is checked at two levels: `ground()` on passages cut from the seed document a
 (every sentence, every variant), and end to end for a sample of questions, through `QA` over an embedded Chroma
 index of seeds/ answering with the openai backend, whose scripted model (tests/fake_openai.py, over HTTP)
 replies with the question's evidence sentences. End to end, an answer whose every sentence grounding credited
-may still be refused afterwards by the pipeline's relevance check (`qa.answering.addresses`); such cases are
+may still be refused afterwards by the pipeline's relevance check (`qa.answer.pipeline.addresses`); such cases are
 reported as expected failures naming the question, not counted as grounding failures.
 """
 
@@ -35,10 +35,10 @@ from typing import Any
 import pytest
 
 from qa import QA, Settings
-from qa.citations import Passage
-from qa.embedders import Embedder
-from qa.grounding import Grounded, ground
-from qa.questions import Question, doc_names, load_questions, sample
+from qa.answer.citations import Passage
+from qa.answer.grounding import Grounded, ground
+from qa.evaluation.questions import Question, doc_names, load_questions, sample
+from qa.index.embedders import Embedder
 from qa.records import Answer
 from tests.fake_openai import FakeOpenAI, assert_grounded, serve
 
@@ -387,7 +387,7 @@ END_TO_END = [
 
 
 def prompt_passages(body: dict[str, Any]) -> dict[int, str]:
-    """The numbered passages of a chat request's prompt (headers as `qa.citations.label` writes them)."""
+    """The numbered passages of a chat request's prompt (headers as `qa.answer.citations.label` writes them)."""
     user = str([m for m in body["messages"] if m["role"] == "user"][-1]["content"])
     heads = list(_HEADER.finditer(user))
     ends = [h.start() for h in heads[1:]] + [len(user)]
@@ -457,7 +457,7 @@ def test_end_to_end_the_answer_quotes_the_evidence_the_model_repeated(
 ) -> None:
     answer, document = answer_with(seeded, server, q, scripted(q, typography, marking))
     assert answer.unsupported == (), (q.id, answer)  # grounding credited every sentence
-    assert not answer.refused, (q.id, answer)  # and the evidence addresses the question (qa.answering.addresses)
+    assert not answer.refused, (q.id, answer)  # and the evidence addresses the question (qa.answer.pipeline.addresses)
     assert (answer.recited_citations >= 1) == (marking == "wrong marker"), (q.id, answer)
     evidence = [Evidence(q.doc_ids[0], e, document.index(e)) for e in q.evidence]
     for c in answer.citations:

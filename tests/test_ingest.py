@@ -16,8 +16,8 @@ import numpy as np
 import pytest
 
 import qa
-from qa.ingest import doc_id_for
-from qa.store import ChromaStore, StoredChunk
+from qa.index.store import ChromaStore, StoredChunk
+from qa.ingest.pipeline import doc_id_for
 from tests.conftest import SEED, CrashingEmbedder, MakeQA, MemoEmbedder, make_pdf, write
 
 

@@ -15,10 +15,10 @@ from typing import Any
 import pytest
 
 from qa import QA
-from qa.instruction_lexicon import guess_language
-from qa.instructions import contains_instructions, instruction_spans, is_instruction, untrusted_spans
+from qa.injection.detect import contains_instructions, instruction_spans, is_instruction, untrusted_spans
+from qa.injection.lexicon import guess_language
 from qa.records import Answer
-from qa.server_models import CitationOut, HitOut
+from qa.server.models import CitationOut, HitOut
 from tests.conftest import SEED, SEED_QUESTION, MakeQA
 from tests.fake_openai import FakeOpenAI, assert_grounded, serve
 from ui.render import INSTRUCTIONS_NOTE, citation_label

@@ -23,11 +23,12 @@ from pathlib import Path
 import pytest
 
 from qa import QA, ConfigError, Settings
-from qa.answering import in_document_order, prompt, refusal_odds
-from qa.citations import Passage
-from qa.embedders import Embedder
-from qa.factory import make_generator
-from qa.generators import SMOLLM2_FILE, LlamaGenerator, Weighing, smollm2_path
+from qa.answer.citations import Passage
+from qa.answer.pipeline import in_document_order, prompt, refusal_odds
+from qa.backends import make_generator
+from qa.index.embedders import Embedder
+from qa.llm.base import Weighing
+from qa.llm.llama import SMOLLM2_FILE, LlamaGenerator, smollm2_path
 from qa.records import Answer
 from tests.conftest import SEED, SEED_QUESTION
 from tests.fake_openai import assert_grounded
@@ -172,7 +173,7 @@ def test_openai_backend_answers_through_llama_cpp_server(server_qa: QA, llama_se
 def test_in_process_and_server_give_the_same_first_token_odds(
     server_qa: QA, llama_server: tuple[str, str], model_path: Path, index: Settings
 ) -> None:
-    """The decision to answer or refuse (qa.answering.REFUSE_AT) reads the same probabilities on both paths."""
+    """The decision to answer or refuse (qa.answer.pipeline.REFUSE_AT) reads the same probabilities on both paths."""
     hits = server_qa.search(SEED_QUESTION, k=3)
     passages = [Passage(i, h.doc_id, h.source, h.start, h.end, h.text, h.page) for i, h in enumerate(hits, 1)]
     messages = prompt(SEED_QUESTION, in_document_order(passages))

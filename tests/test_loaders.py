@@ -1,4 +1,4 @@
-"""Tests for qa.loaders: real files in tmp_path, no mocks."""
+"""Tests for qa.ingest.loaders: real files in tmp_path, no mocks."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from fpdf import FPDF
 from fpdf.enums import EncryptionMethod
 
 from qa.errors import IngestError
-from qa.loaders import SUPPORTED, discover, load
+from qa.ingest.loaders import SUPPORTED, discover, load
 from qa.records import Document
 
 MB = 1024 * 1024
@@ -259,7 +259,7 @@ def test_pypdf_warnings_name_their_file(tmp_path: Path, caplog: pytest.LogCaptur
     lines = [record.getMessage() for record in caplog.records]
     assert any("startxref" in line for line in lines), lines
     assert all(line.startswith(f"{broken}: ") for line in lines), lines
-    assert {record.name for record in caplog.records} == {"qa.loaders"}
+    assert {record.name for record in caplog.records} == {"qa.ingest.loaders"}
 
 
 MALFORMED: dict[str, Callable[[], bytes]] = {

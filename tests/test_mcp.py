@@ -27,8 +27,8 @@ from mcp import Client, ClientSession, MCPError, StdioServerParameters, stdio_cl
 from mcp.client.streamable_http import streamable_http_client
 
 from qa import QA, Settings
-from qa.embedders import Embedder
-from qa.mcp_server import build_server
+from qa.index.embedders import Embedder
+from qa.server.mcp import build_server
 from tests.conftest import SEED, SEED_QUESTION
 from tests.processes import free_port, server_process
 

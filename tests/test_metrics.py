@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from qa import metrics
-from qa.metrics import Scores
+from qa.evaluation import metrics
+from qa.evaluation.metrics import Scores
 
 
 def test_normalize_is_squad_normalisation_with_unicode_punctuation() -> None:

@@ -17,10 +17,10 @@ from pptx.util import Inches
 
 from qa import QA, Settings
 from qa.errors import IngestError
-from qa.loaders import SUPPORTED, load
+from qa.ingest.loaders import SUPPORTED, load
 from qa.records import page_name
-from qa.sentences import units
-from qa.server import create_app, running
+from qa.server.app import create_app, running
+from qa.text.sentences import units
 from tests.conftest import MakeQA, MemoEmbedder
 from ui.library import UPLOAD_TYPES, add_uploads
 from ui.pipeline import Pipeline

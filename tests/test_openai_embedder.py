@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from qa import QA, BackendError, EmbedderMismatchError, Settings
-from qa.embedders import OpenAIEmbedder
+from qa.index.embedders import OpenAIEmbedder
 from tests.fake_openai import serve
 
 

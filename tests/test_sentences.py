@@ -1,5 +1,5 @@
-"""`qa.sentences`: sentences as a reader sees them, on the text every loader produces (Markdown, plain text,
-HTML, PDF). Each case is a small document written in each format, loaded with `qa.loaders.load`, and cut
+"""`qa.text.sentences`: sentences as a reader sees them, on the text every loader produces (Markdown, plain text,
+HTML, PDF). Each case is a small document written in each format, loaded with `qa.ingest.loaders.load`, and cut
 with `units`; units are compared with their whitespace collapsed (PDF lines wrap where fpdf2 puts them)."""
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from fpdf import FPDF
 
-from qa.loaders import load
-from qa.sentences import sentence_spans, units
+from qa.ingest.loaders import load
+from qa.text.sentences import sentence_spans, units
 
 FORMATS = ["md", "txt", "html", "pdf"]
 Block = tuple[str, str]  # ("p" a paragraph | "code" lines in a fixed-width font, text) for the PDF

@@ -21,12 +21,13 @@ import pytest
 
 from qa import QA
 from qa.cli import main as cli
-from qa.embedders import Embedder
 from qa.errors import BackendError
-from qa.generators import Message, OpenAIGenerator
-from qa.ingest import doc_id_for
+from qa.index.embedders import Embedder
+from qa.ingest.pipeline import doc_id_for
+from qa.llm.base import Message
+from qa.llm.openai import OpenAIGenerator
 from qa.records import IngestReport
-from qa.server import AnswerOut, ReportOut, create_app, running
+from qa.server.app import AnswerOut, ReportOut, create_app, running
 from tests import fake_openai
 from tests.conftest import MARKDOWN_DOC, SEED, SEED_QUESTION, CrashingEmbedder, MakeQA, MakeSettings, write
 from tests.fake_openai import assert_grounded

@@ -15,12 +15,12 @@ import numpy as np
 import pytest
 
 import qa
+from qa.backends import make_client
 from qa.errors import EmptyIndexError
-from qa.factory import make_client
-from qa.ingest import doc_id_for
-from qa.lexical import LexicalIndex
+from qa.index.lexical import LexicalIndex
+from qa.index.store import HNSW, ChromaStore
+from qa.ingest.pipeline import doc_id_for
 from qa.records import DocFilter
-from qa.store import HNSW, ChromaStore
 from tests import fake_openai
 from tests.conftest import HTML_DOC, SEED, SEED_QUESTION, MakeQA, MakeSettings, MemoEmbedder, write
 

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path, PurePath
 
 from qa import DocInfo, IngestReport, Settings
-from qa.loaders import SUPPORTED
+from qa.ingest.loaders import SUPPORTED
 from ui.pipeline import Pipeline
 
 UPLOAD_TYPES = sorted(suffix.lstrip(".") for suffix in SUPPORTED)

@@ -1,0 +1,183 @@
+"""The extractive backend: no LLM. It answers with the passage sentence that best answers the question,
+or refuses when no sentence does. Sentences are scored on meaning (embedding cosine), on how much of the
+question's distinctive wording they carry, on how well their words meet the question's words one by one
+(contextual wordpiece vectors), on whether they hold the kind of thing asked for (qa/answer/kinds.py), and
+on their passage's retrieval rank. A sentence that announces what follows ("let's look at the rules",
+"as follows:") is read together with what follows it (the list or the next sentences, within a length
+cap; never code, whose lines are candidates of their own). When a command or code is asked for, a
+sentence or line holding some outranks one that only shares the question's topic words.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from qa.answer.citations import STOPWORDS, Passage, words
+from qa.answer.kinds import PREFERRED_ONLY, answer_type, has_type
+from qa.index.embedders import Embedder, Encoded, TokenEncoder
+from qa.injection.detect import untrusted
+from qa.text.sentences import Unit, units
+
+_FOLLOWING_CAP = 500  # characters of what follows an announcement that are read with it
+_ANNOUNCES = re.compile(
+    r"\bas follows\b|\bthe following(?: \w+)? (?:steps?|rules?|commands?|code|examples?|list|items?|options?|ways?|"
+    r"reasons?|points?|properties|methods|functions|fields|requirements?|features?)\b|"
+    r"\blet[’']s (?:first )?(?:take a (?:quick |closer )?look at|look at|review|go over|walk through)\b|"
+    r"^here (?:are|is) (?:the|a|some)\b",
+    re.I,
+)
+_ASKING = frozenset("what which who whom whose when where why how many much name names kind type".split())
+
+
+def _content(word: str) -> bool:
+    folded = word.lower()
+    return folded.isalnum() and folded not in STOPWORDS and folded not in _ASKING
+
+
+def alignment(question: Encoded, sentence: Encoded) -> float:
+    """How well the sentence meets the question word by word: for each content word(piece) of the question,
+    its best contextual cosine with any wordpiece of the sentence, averaged: "troops being drilled at sites"
+    meets "soldiers training at bases" closer than any other sentence, which shared words cannot see."""
+    keep = np.array([_content(w) for w in question.words], dtype=bool)
+    if not keep.any():
+        return 1.0
+    if not len(sentence.tokens):
+        return 0.0
+    return float((question.tokens[keep] @ sentence.tokens.T).max(axis=1).mean())
+
+
+@dataclass(frozen=True)
+class Candidate:
+    passage: Passage
+    start: int  # offsets in the document
+    end: int
+    text: str
+    coverage: float = 0.0  # idf-weighted share of the question's words present
+    cosine: float = 0.0
+    alignment: float = 0.0
+    typed: bool = True
+    novel: bool = True
+    score: float = 0.0
+    lead: int = 0  # characters of the announcement that the text starts with (0: not an announcement)
+
+
+def announces(sentence: str) -> bool:
+    """Whether a sentence announces what follows it rather than saying it: it ends with a colon, or reads
+    like "as follows", "the following steps", "let's take a look at ..."."""
+    stripped = sentence.rstrip().rstrip("\"'”’)*_")
+    return stripped.endswith(":") or (len(stripped) <= 200 and bool(_ANNOUNCES.search(stripped)))
+
+
+def following(found: Sequence[Unit], i: int, text: str, budget: int = _FOLLOWING_CAP) -> int:
+    """The index of the last unit that what `found[i]` announces runs to (i itself when nothing follows):
+    a list's items or the next paragraph's sentences, within `budget` characters; an announcement in there
+    is followed in turn. Code is never read with prose: a command is a unit of its own."""
+    if i + 1 >= len(found) or found[i + 1].kind in ("heading", "code", "mark") or budget <= 0:
+        return i
+    first, last = found[i + 1], i + 1
+    for j in range(i + 2, len(found)):
+        unit, previous = found[j], found[j - 1]
+        block = unit.kind == "item" if first.kind == "item" else unit.para == first.para
+        if not (block or unit.group == previous.group) or unit.kind in ("heading", "code", "mark"):
+            break
+        if unit.end - found[i].end > budget:
+            break
+        last = j
+    if announces(text[found[last].start : found[last].end]):
+        return following(found, last, text, budget - (found[last].end - found[i].end))
+    return last
+
+
+def candidates(passages: Sequence[Passage]) -> list[Candidate]:
+    """Every distinct sentence of the passages, with its document offsets (overlaps counted once). A
+    sentence that announces what follows ("Putin replied:") is read with what follows. Nothing of a block
+    that holds an instruction to the model is a candidate (qa/injection/detect.py)."""
+    seen: set[tuple[str, int, int]] = set()
+    out: list[Candidate] = []
+    for p in passages:
+        found = units(p.text)
+        for i, unit in enumerate(found):
+            if unit.kind == "mark":
+                continue
+            last = following(found, i, p.text) if announces(p.text[unit.start : unit.end]) else i
+            s, e = unit.start, found[last].end
+            key = (p.doc_id, p.start + s, p.start + e)
+            if key not in seen and not untrusted(p.text, s, e):
+                seen.add(key)
+                lead = unit.end - s if last > i else 0
+                out.append(Candidate(p, p.start + s, p.start + e, p.text[s:e], lead=lead))
+    return out
+
+
+def _idf(question_words: set[str], sentence_words: list[set[str]]) -> dict[str, float]:
+    total = len(sentence_words) + 1
+    return {w: math.log(total / (1 + sum(w in s for s in sentence_words))) + 0.1 for w in question_words}
+
+
+@dataclass(frozen=True)
+class Weights:
+    """Chosen on squad2_500 (not on the team's seed set): see README "Extractive answers"."""
+
+    cosine: float = 0.3
+    coverage: float = 0.35
+    alignment: float = 0.1
+    typed: float = 0.1
+    rank: float = 0.05
+    shortlist: int = 6  # sentences embedded per question: the cost of answering is mostly this
+    second_within: float = 0.03  # a runner-up this close to the best sentence is quoted too
+    preferred: float = 0.3  # asked for a command or code: the edge of a sentence that holds some
+
+
+def score(question: str, passages: Sequence[Passage], embedder: Embedder, w: Weights = Weights()) -> list[Candidate]:
+    """Candidates best first, each with its features and combined score."""
+    pool = candidates(passages)
+    if not pool:
+        return []
+    kind = answer_type(question)
+    short = _shortlist(question, pool, kind, w)
+    # an announcement is read for what it announces: its meaning is the lead's, its words all of it
+    cosines, aligned = _read(question, [c.text[: c.lead or len(c.text)] for c, _ in short], embedder)
+    typed = [has_type(kind, c.text, question) for c, _ in short]
+    # a kind that only ranks: the edge goes to sentences that hold it and share a word with the question
+    prefer = kind in PREFERRED_ONLY and any(t and c.coverage > 0 for t, (c, _) in zip(typed, short, strict=True))
+    scored = []
+    for (c, novel), cosine, align, holds in zip(short, cosines, aligned, typed, strict=True):
+        total = w.cosine * cosine + w.coverage * c.coverage + w.alignment * align + w.typed * holds
+        total += w.rank / c.passage.n
+        if not novel:
+            total -= 0.2
+        if prefer and not holds:
+            total -= w.preferred  # only shared topic words: loses to a sentence holding what was asked for
+        holds = holds or (kind in PREFERRED_ONLY and not prefer)
+        scored.append(replace(c, cosine=cosine, alignment=align, typed=holds, novel=novel, score=total))
+    return sorted(scored, key=lambda c: -c.score)
+
+
+def _shortlist(question: str, pool: list[Candidate], kind: str | None, w: Weights) -> list[tuple[Candidate, bool]]:
+    """The candidates worth reading closely, with their coverage, and whether each says anything the
+    question does not: best on shared words and rank (and on holding code, when code is asked for)."""
+    asked = words(question)
+    sets = [words(c.text) for c in pool]
+    idf = _idf(asked, sets)
+    mass = sum(idf.values()) or 1.0
+    rough = []
+    for c, ws in zip(pool, sets, strict=True):
+        coverage = sum(idf[x] for x in asked & ws) / mass
+        code = kind in PREFERRED_ONLY and has_type(kind, c.text, question)
+        rough.append((coverage + w.rank / c.passage.n + w.preferred * code, replace(c, coverage=coverage), ws))
+    rough.sort(key=lambda item: -item[0])
+    return [(c, bool(ws - asked)) for _, c, ws in rough[: w.shortlist]]
+
+
+def _read(question: str, texts: list[str], embedder: Embedder) -> tuple[list[float], list[float]]:
+    """Cosine and word alignment of each text with the question."""
+    if not isinstance(embedder, TokenEncoder):
+        vectors = embedder.embed([question, *texts])
+        return [float(x) for x in vectors[1:] @ vectors[0]], [0.0] * len(texts)
+    asked, *read = embedder.encode([question, *texts])
+    return [float(e.vector @ asked.vector) for e in read], [alignment(asked, e) for e in read]

@@ -1,0 +1,216 @@
+"""What kind of thing a question asks for, and whether a sentence holds one: pure functions on text.
+
+The extractive backend refuses when the sentence that best matches a question holds nothing of the kind
+asked for ("on what date ...?" answered by a sentence with no date, "how much is X paying?" by one with no
+sum of money, "what are the names of the generals?" by one that names nobody). Questions whose kind is
+open ("what did Putin say?") are never judged on kind. A question asking for a command or a piece of code
+("which keyword ...?") prefers a sentence or line holding code, but is never refused for want of one:
+text from a PDF or a page may have lost the marks that tell code from prose.
+"""
+
+from __future__ import annotations
+
+import re
+
+from qa.answer.citations import words
+from qa.text.sentences import looks_like_code
+
+_MONTHS = (
+    "january|february|march|april|may|june|july|august|september|october|november|december|"
+    "jan|feb|mar|apr|jun|jul|aug|sept?|oct|nov|dec"
+)
+_DAYS = "monday|tuesday|wednesday|thursday|friday|saturday|sunday|yesterday|today|tomorrow"
+_NUMBER_WORDS = (
+    "one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|"
+    "seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|hundreds?|thousands?|"
+    "millions?|billions?|dozens?|half|several|few"
+)
+_PEOPLE_NOUNS = (
+    "general|official|minister|president|leader|person|people|man|woman|men|women|spokes\\w+|commander|ceo|"
+    "author|player|king|queen|officer|director|founder|soldier|politician|journalist|reporter|scientist|"
+    "artist|singer|actor|actress|chairman|head|chief|manager|coach|inventor|writer|judge|senator|governor|"
+    "mayor|ambassador"
+)
+_PEOPLE_ASKED = (  # "which general ...?", "what official ...?"
+    "general|official|minister|president|leader|person|man|woman|spokes\\w+|commander|ceo|author|king|queen|"
+    "officer|director|founder|politician|journalist|senator|governor|mayor|ambassador|judge|chairman|chief"
+)
+_PLACE_KINDS = "country|countries|city|cities|town|towns|region|state|province|capital|continent|village|nations?"
+
+_CODE_NOUNS = (
+    "keyword|function|method|macro|flag|attribute|operator|trait|parameter|argument|property|properties|option|"
+    "event|syntax"
+)
+_DETERMINERS = "the|a|an|his|her|its|their|this|that|these|those|our|my|your"
+_BUILD_VERBS = "run|install|create|start|build|compile|initiali[sz]e|set up|generate"
+
+# (kind, how a question asking for it reads, case ignored), first match wins
+_QUESTION_PATTERNS = [
+    (
+        "money",
+        r"^\s*how much\b.*\b(pay|paid|paying|cost|costs|spend|spent|spending|earn|earned|worth|price|charge|fund|"
+        r"funding|budget|owe|owed)\b|^\s*what (was|is) the (price|cost|budget|value)\b",
+    ),
+    ("count", r"\bhow many\b|^\s*(how much|what (number|percentage|amount|proportion|share))\b"),
+    ("measure", r"^\s*how (long|old|far|big|large|tall|high|deep|wide|heavy|fast|often)\b"),
+    ("date", r"^\s*when\b|^\s*((on|in|by|since|until) )?(what|which) (year|date|day|month|decade|century)\b"),
+    (
+        "person",
+        rf"\bnames? of (the |a |an |this |that )?(\w+ ){{0,3}}({_PEOPLE_NOUNS})s?\b|"
+        rf"^\s*(which|what) (\w+ ){{0,2}}({_PEOPLE_ASKED})s?\b",
+    ),
+    ("name", r"\bnames? of\b|\bwhat is (his|her|their|its) name\b"),
+    ("place", rf"^\s*((in|at|from|to) )?(what|which) (\w+ )?({_PLACE_KINDS})\b"),
+    (
+        "command",
+        rf"\b(what|which)\s+(\w+\s+)?commands?\b(?!\s+({_DETERMINERS})\b)|\bwhat is the command\b|"
+        rf"^\s*how (do|can|should|would) (i|you|we|one) ({_BUILD_VERBS})\b|"
+        r"\bwhat (do|should|can) (i|you|we) (type|run|enter)\b",
+    ),
+    ("code", rf"\b(what|which)\s+(\w+\s+){{0,2}}({_CODE_NOUNS})s?\b"),
+    ("who", r"^\s*(who|whom|whose)\b"),
+    ("where", r"^\s*where\b"),
+]
+_QUESTIONS = [(kind, re.compile(pattern, re.I)) for kind, pattern in _QUESTION_PATTERNS]
+PREFERRED_ONLY = frozenset({"command", "code"})  # kinds that rank sentences but never refuse
+
+_INLINE_CODE = re.compile(r"`([^`\n]+)`")
+_CODE_TOKEN = re.compile(r"\b[a-z]\w*_\w+\b|\b[a-z]{2,}[A-Z]\w*\b|\b[A-Za-z_][\w.]*\([^()\s]*\)|\w::\w|--[a-z][\w-]+")
+
+_DATE = re.compile(
+    rf"\b(1\d{{3}}|20\d{{2}}|\d{{1,4}}s|{_MONTHS}|{_DAYS})\b|\b\d{{1,2}}(st|nd|rd|th)\b|\bcentury\b", re.I
+)
+_NUMBER = re.compile(rf"\b\d[\d,.\s]*\b|\b({_NUMBER_WORDS})\b", re.I)
+_MONEY = re.compile(
+    r"[$€£¥₽]|\b(dollars?|euros?|pounds?|rubles?|roubles?|yuan|yen|won|francs?|rupees?|usd|eur|gbp)\b", re.I
+)
+_CAPITALISED = re.compile(
+    r"\b[A-Z][\w’'-]*(?:\s+(?:[A-Z][\w’'-]*|(?:of|de|von|van|al|bin|la|le|du|del)\b(?=\s+[A-Z])))*"
+)
+_STARTERS = frozenset(
+    "the a an if while when he she it they we i but and or so yet this that these those there here after "
+    "before although though as since because on in at for with by from however meanwhile also then its his "
+    "her their our my what which who where how".split()
+)
+_TITLE = re.compile(
+    r"\b(mr|mrs|ms|dr|sir|lord|lady|minister|president|general|colonel|official|secretary|chancellor|premier|"
+    r"senator|governor|mayor|king|queen|prince|princess|pope|judge|chief|director|chairman|ceo|leader|"
+    r"commander|spokes\w+)\b",
+    re.I,
+)
+_TITLE_BEFORE = re.compile(_TITLE.pattern + r"\.?\s+$", re.I)
+_MONTH_OR_DAY = re.compile(rf"\b({_MONTHS}|{_DAYS})\b", re.I)
+_DEMONYM = re.compile(r"(an|ese|ish|ch|i)$")  # "Russian", "Chinese", "British", "French", "Iraqi"
+_LOCATIVE = re.compile(
+    r"\b(in|at|from|to|near|across|outside|inside|into|of|throughout|within|between|and)\s+(the\s+)?$", re.I
+)
+_PLACE_NOUNS = frozenset(
+    "region regions province city town village state county district valley river island islands coast sea "
+    "ocean mountains mountain area border capital country republic oblast peninsula lake bay".split()
+)
+_LINKS = frozenset("and or is was are were has had have in on at of to from by with for as which who that".split())
+
+
+def answer_type(question: str) -> str | None:
+    """The kind of answer asked for: command, code, money, count, measure, date, person, name, place, who,
+    where or None."""
+    for kind, pattern in _QUESTIONS:
+        if pattern.search(question):
+            return kind
+    return None
+
+
+def has_type(kind: str | None, sentence: str, question: str) -> bool:
+    """Whether `sentence` holds something of `kind` that the question itself does not already name."""
+    if kind is None:
+        return True
+    if kind == "command":
+        return has_command(sentence)
+    if kind == "code":
+        return has_code(sentence)
+    if kind == "money":
+        return bool(_MONEY.search(sentence))
+    if kind == "count":
+        return _has_count(sentence)
+    if kind == "measure":
+        return bool(_NUMBER.search(sentence))
+    if kind == "date":
+        return bool(_DATE.search(sentence))
+    if kind == "person":
+        return bool(people(sentence, question))
+    if kind == "place":
+        return bool(places(sentence, question))
+    return bool(names(sentence, question))  # name, who, where: any name the question lacks
+
+
+def has_command(text: str) -> bool:
+    """A command: a line of code or at a shell prompt, or inline `code` of more than one word (`cargo new`)."""
+    return any(looks_like_code(line) for line in text.split("\n")) or any(
+        " " in m.group(1).strip() for m in _INLINE_CODE.finditer(text)
+    )
+
+
+def has_code(text: str) -> bool:
+    """Code of any size: inline `code`, a line of code, or a token only code is written in (snake_case,
+    camelCase, a call like `f()`, a path like `a::b`, a `--flag`)."""
+    return bool(_INLINE_CODE.search(text) or _CODE_TOKEN.search(text)) or has_command(text)
+
+
+def _has_count(sentence: str) -> bool:
+    """A number that is not part of a date ("the 23rd of October", "2024")."""
+    dates = [m.span() for m in _DATE.finditer(sentence)]
+    return any(not any(a < e and s < b for s, e in dates) for a, b in (m.span() for m in _NUMBER.finditer(sentence)))
+
+
+def _clean(name: str) -> str:
+    """A capitalised run without the sentence-opening words caught in it ("The Kremlin" -> "Kremlin")."""
+    parts = name.split()
+    while parts and parts[0].lower() in _STARTERS:
+        parts = parts[1:]
+    return " ".join(parts)
+
+
+def _new_names(sentence: str, question: str) -> list[tuple[re.Match[str], str]]:
+    asked = words(question)
+    found = []
+    for match in _CAPITALISED.finditer(sentence):
+        name = _clean(match.group(0))
+        named = words(name)
+        if name and named and not named <= asked:
+            found.append((match, name))
+    return found
+
+
+def names(sentence: str, question: str) -> list[str]:
+    """Capitalised names in `sentence` that the question does not contain."""
+    return [name for _, name in _new_names(sentence, question)]
+
+
+def people(sentence: str, question: str) -> list[str]:
+    """Names that look like a person's: two or more capitalised words not ending in an adjective of
+    nationality ("North Korean"), or a name right after a title ("Minister Yevkurov")."""
+    found = []
+    for match, name in _new_names(sentence, question):
+        parts = name.split()
+        if name.isupper() or _MONTH_OR_DAY.search(name):
+            continue
+        if (len(parts) >= 2 and not _DEMONYM.search(parts[-1].lower())) or _TITLE_BEFORE.search(
+            sentence[: match.start()]
+        ):
+            found.append(name)
+    return found
+
+
+def places(sentence: str, question: str) -> list[str]:
+    """Names used as places: after a preposition of place ("in Kursk", "from North Korea"), not followed by
+    the noun they modify ("DPRK troops"), and not a person's title or a month or day."""
+    found = []
+    for match, name in _new_names(sentence, question):
+        if _MONTH_OR_DAY.search(name) or _TITLE.search(name):
+            continue
+        after = re.match(r"\s+([a-z]+)", sentence[match.end() :])
+        if after and after.group(1) not in _PLACE_NOUNS and after.group(1) not in _LINKS:
+            continue
+        if _LOCATIVE.search(sentence[: match.start()]) or match.start() == 0:
+            found.append(name)
+    return found

@@ -1,0 +1,88 @@
+"""Hybrid retrieval: dense (the store) and lexical (BM25) rankings fused into one list of hits.
+
+A `DocFilter` limits a search to some documents: both rankings honour it (a Chroma `where` on the chunks'
+`doc_id`, a mask over the BM25 scores), and every hit is checked against it once more before it is returned.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+from qa.index.embedders import Embedder
+from qa.index.lexical import LexicalIndex
+from qa.index.store import ChunkStore
+from qa.records import DocFilter, Hit
+
+RRF_K = 60
+
+
+def fuse(
+    rankings: Sequence[Sequence[str]], weights: Sequence[float] | None = None, k: int = RRF_K
+) -> list[tuple[str, float]]:
+    """Weighted reciprocal rank fusion: score(id) = sum of weight / (k + rank), ranks from 1."""
+    weights = weights or [1.0] * len(rankings)
+    scores: dict[str, float] = {}
+    for ranking, weight in zip(rankings, weights, strict=True):
+        for rank, item in enumerate(ranking, start=1):
+            scores[item] = scores.get(item, 0.0) + weight / (k + rank)
+    return sorted(scores.items(), key=lambda pair: (-pair[1], pair[0]))
+
+
+class Retriever:
+    """Searches one store; keeps its BM25 index in memory and in a disk cache, rebuilt only on change."""
+
+    MODES = ("hybrid", "dense", "lexical")
+
+    def __init__(self, store: ChunkStore, embedder: Embedder, cache: Path, candidates: int = 30) -> None:
+        self._store = store
+        self._embedder = embedder
+        self._cache = cache
+        self._candidates = candidates
+        self._lexical: LexicalIndex | None = None
+        self._lock = threading.Lock()
+
+    def lexical(self) -> LexicalIndex:
+        """The BM25 index matching the store's current revision (loaded or rebuilt when stale)."""
+        revision = self._store.revision()
+        current = self._lexical
+        if current is not None and current.revision == revision:
+            return current
+        with self._lock:  # concurrent searches after a change rebuild once, not once each
+            if self._lexical is None or self._lexical.revision != revision:
+                index = LexicalIndex.load(self._cache, revision)
+                if index is None:
+                    index = LexicalIndex.build(self._store.all_rows(), revision)
+                    index.save(self._cache)
+                self._lexical = index
+            return self._lexical
+
+    def search(self, query: str, k: int, mode: str = "hybrid", only: DocFilter | None = None) -> list[Hit]:
+        """The `k` best passages for `query`, only from the documents `only` allows (None: all)."""
+        if mode not in self.MODES:
+            raise ValueError(f"mode must be one of {', '.join(self.MODES)}")
+        depth = max(k, self._candidates)
+        dense = self._store.query(self._embedder.embed([query])[0], depth, only) if mode != "lexical" else []
+        lexical = self.lexical().search(query, depth, only) if mode != "dense" else []
+        dense_rank = {cid: rank for rank, (cid, _) in enumerate(dense, start=1)}
+        lexical_rank = {cid: rank for rank, (cid, _) in enumerate(lexical, start=1)}
+        fused = fuse([[cid for cid, _ in dense], [cid for cid, _ in lexical]])[:k]
+        scores = dict(fused)
+        return [
+            Hit(
+                chunk.chunk_id,
+                chunk.doc_id,
+                chunk.source,
+                chunk.start,
+                chunk.end,
+                chunk.text,
+                score=scores[chunk.chunk_id],
+                page=chunk.page,
+                dense_rank=dense_rank.get(chunk.chunk_id),
+                lexical_rank=lexical_rank.get(chunk.chunk_id),
+                page_breaks=chunk.page_breaks,
+            )
+            for chunk in self._store.get([cid for cid, _ in fused])
+            if only is None or only.allows(chunk.doc_id)
+        ]

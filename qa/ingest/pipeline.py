@@ -1,0 +1,175 @@
+"""Ingestion: files -> chunks -> vectors in the store, idempotently.
+
+A document's chunk ids derive from its path, content and the chunking settings, so a second run over
+unchanged files embeds nothing. A changed file's new chunks are written before its old ones are deleted,
+so a run killed at any point loses nothing, and the next run finishes the job without duplicates. Every
+write is framed by two revision bumps (the first marks the change pending), so a run killed mid-write never
+leaves a cache of the old contents (BM25) looking current; the next run closes a change left pending.
+"""
+
+from __future__ import annotations
+
+import bisect
+import hashlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from qa.errors import IngestError
+from qa.index.embedders import Embedder
+from qa.index.store import ChunkStore, StoredChunk
+from qa.ingest.chunking import chunk_id, chunk_spans
+from qa.ingest.loaders import discover, load
+from qa.records import Chunk, DocInfo, IngestReport, Loaded
+from qa.settings import Settings
+from qa.text.tokens import encoding
+
+Progress = Callable[[int, int], None]  # (chunks embedded so far, chunks to embed)
+_EMBED_BATCH = 64
+
+
+def doc_id_for(path: Path) -> str:
+    """A document's id: stable for one file path on one machine."""
+    return hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:16]
+
+
+def display_source(path: Path) -> str:
+    """The path as users will read it: relative to the working folder when inside it."""
+    resolved = path.resolve()
+    try:
+        return str(resolved.relative_to(Path.cwd()))
+    except ValueError:
+        return str(resolved)
+
+
+@dataclass
+class _Plan:
+    source: str
+    doc_id: str
+    chunks: list[StoredChunk]
+    stale: set[str]
+    is_new: bool
+
+
+def make_chunks(loaded: Loaded, doc_id: str, source: str, settings: Settings) -> list[StoredChunk]:
+    """The document's chunks with everything the store needs to rebuild its text."""
+    text = loaded.text
+    enc = encoding(settings.tokenizer)
+    spans = chunk_spans(text, settings.chunk_tokens, settings.chunk_overlap, lambda s: len(enc.encode_ordinary(s)))
+    config = f"{settings.tokenizer}:{settings.chunk_tokens}:{settings.chunk_overlap}"
+    version = hashlib.sha256(f"{config}\0{text}".encode()).hexdigest()[:16]
+    pages = loaded.page_starts
+    out: list[StoredChunk] = []
+    for index, (start, end) in enumerate(spans):
+        next_start = spans[index + 1][0] if index + 1 < len(spans) else len(text)
+        piece = text[start:end]
+        chunk = Chunk(
+            chunk_id(doc_id, version, start, end, piece),
+            doc_id,
+            source,
+            index,
+            start,
+            end,
+            piece,
+            page=bisect.bisect_right(pages, start) if pages else None,
+            page_breaks=tuple(pages[bisect.bisect_right(pages, start) : bisect.bisect_left(pages, end)]),
+        )
+        # each page start is recorded by exactly one chunk: the last one starting at or before it
+        low, high = (0 if index == 0 else start), (next_start if index + 1 < len(spans) else len(text) + 1)
+        out.append(
+            StoredChunk(
+                chunk,
+                loaded.path,
+                version,
+                len(spans),
+                len(text),
+                gap=text[end:next_start] if next_start > end else "",
+                lead=text[:start] if index == 0 else "",
+                page_starts=tuple(pages[bisect.bisect_left(pages, low) : bisect.bisect_left(pages, high)]),
+            )
+        )
+    return out
+
+
+class Ingestor:
+    """Loads, chunks, embeds and stores files; reports what it did per file."""
+
+    def __init__(self, store: ChunkStore, embedder: Embedder, settings: Settings) -> None:
+        self._store = store
+        self._embedder = embedder
+        self._settings = settings
+
+    def _plan(self, path: Path, report: IngestReport) -> _Plan | None:
+        source = display_source(path)
+        try:
+            loaded = load(path, self._settings.max_file_bytes)
+        except IngestError as exc:
+            report.failed.append((source, exc.reason))
+            return None
+        doc_id = doc_id_for(path)
+        chunks = make_chunks(
+            Loaded(str(path.resolve()), loaded.kind, loaded.text, loaded.page_starts),
+            doc_id,
+            source,
+            self._settings,
+        )
+        existing = self._store.chunk_ids(doc_id)
+        wanted = {item.chunk.chunk_id for item in chunks}
+        if existing == wanted:
+            report.unchanged.append(source)
+            return None
+        missing = [item for item in chunks if item.chunk.chunk_id not in existing]
+        return _Plan(source, doc_id, missing, existing - wanted, is_new=not existing)
+
+    def _write(self, plans: list[_Plan], report: IngestReport) -> None:
+        """Store the plans' new chunks, then delete their stale ones, between two revision bumps: the first
+        marks the change begun, so a process killed anywhere in between leaves every cache stale."""
+        items = [item for plan in plans for item in plan.chunks]
+        vectors = self._embedder.embed([item.chunk.text for item in items]) if items else None
+        self._store.touch(pending=True)
+        if vectors is not None:
+            self._store.add(items, vectors)
+        for plan in plans:
+            if plan.stale:
+                self._store.delete(sorted(plan.stale))
+            (report.added if plan.is_new else report.updated).append(plan.source)
+            report.chunks_added += len(plan.chunks)
+            report.chunks_removed += len(plan.stale)
+        self._store.touch()
+
+    def ingest(
+        self, paths: Sequence[str | Path], prune: bool = False, progress: Progress | None = None
+    ) -> IngestReport:
+        report = IngestReport()
+        interrupted = self._store.pending()  # an earlier change never finished: close it at the end
+        files, report.failed, report.skipped = discover(paths)
+        plans = [plan for plan in (self._plan(path, report) for path in files) if plan]
+        total, done, batch = sum(len(plan.chunks) for plan in plans), 0, []
+        for plan in plans:
+            batch.append(plan)
+            if sum(len(p.chunks) for p in batch) >= _EMBED_BATCH or plan is plans[-1]:
+                self._write(batch, report)
+                done += sum(len(p.chunks) for p in batch)
+                batch = []
+                if progress:
+                    progress(done, total)
+        if prune:
+            self._prune(paths, report)
+        if report.removed or interrupted:
+            self._store.touch()
+        return report
+
+    def _prune(self, paths: Sequence[str | Path], report: IngestReport) -> None:
+        folders = [Path(p).resolve() for p in paths if Path(p).is_dir()]
+        for info in self._store.documents():
+            path = Path(info.path)
+            if any(path.is_relative_to(folder) for folder in folders) and not path.exists():
+                self.remove(info, report)
+
+    def remove(self, info: DocInfo, report: IngestReport) -> None:
+        """Delete one document's chunks; the caller bumps the revision once it is done with its removals."""
+        ids = sorted(self._store.chunk_ids(info.doc_id))
+        self._store.touch(pending=True)
+        self._store.delete(ids)
+        report.removed.append(info.source)
+        report.chunks_removed += len(ids)
