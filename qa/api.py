@@ -19,10 +19,10 @@ from qa.errors import ConfigError, EmptyIndexError, InputError, NotFoundError, a
 from qa.index.embedders import Embedder
 from qa.index.retrieval import Retriever
 from qa.index.store import ChunkStore
-from qa.ingest.pipeline import Ingestor, Progress, doc_id_for
+from qa.ingest.pipeline import Ingestor, doc_id_for
 from qa.llm.base import LLM
 from qa.llm.openai import OpenAIGenerator
-from qa.records import Answer, DocFilter, DocInfo, Document, Hit, IngestReport
+from qa.records import Answer, DocFilter, DocInfo, Document, Hit, IngestReport, Progress
 from qa.settings import Settings
 
 

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from qa.errors import EmptyIndexError, QAError, redact
+from qa.settings import BACKENDS
 
 EXIT_FAILED = 1  # some input failed, the rest was done
 EXIT_ERROR = 2  # nothing was done
@@ -50,7 +51,7 @@ def _parser() -> argparse.ArgumentParser:
             cmd.add_argument("--json", action="store_true", help="print the answer as one JSON object")
             cmd.add_argument("--stream", action="store_true", help="print the model's text as it comes first")
             cmd.add_argument("--log", action="store_true", help="record the answer in HOME/log.jsonl (see `qa log`)")
-        cmd.add_argument("--backend", choices=["auto", "openai", "llama", "extractive"], help="(QA_BACKEND)")
+        cmd.add_argument("--backend", choices=BACKENDS, help="(QA_BACKEND)")
         cmd.add_argument("-k", type=int, help="passages to answer from (QA_K; default 5)")
         cmd.add_argument("--strict", action="store_true", default=None, help="refuse if any sentence is unsupported")
         _add_doc_filter(cmd)
@@ -75,12 +76,12 @@ def _parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", parents=[common], help="the HTTP API: REST and OpenAI-compatible chat")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine)")
     serve.add_argument("--port", type=int, default=8000, help="port (default 8000)")
-    serve.add_argument("--backend", choices=["auto", "openai", "llama", "extractive"], help="(QA_BACKEND)")
+    serve.add_argument("--backend", choices=BACKENDS, help="(QA_BACKEND)")
     serve.add_argument("--max-file-mb", type=float, help="largest upload (QA_MAX_FILE_MB; default 50)")
 
     mcp = commands.add_parser("mcp", parents=[common], help="an MCP server for assistants: stdio, or HTTP with --port")
     mcp.add_argument("--port", type=int, help="serve streamable HTTP on 127.0.0.1:PORT/mcp (QA_API_KEY: bearer key)")
-    mcp.add_argument("--backend", choices=["auto", "openai", "llama", "extractive"], help="(QA_BACKEND)")
+    mcp.add_argument("--backend", choices=BACKENDS, help="(QA_BACKEND)")
     return parser
 
 

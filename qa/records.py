@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from qa.injection.detect import contains_instructions
@@ -117,6 +117,24 @@ class Hit:
             "contains_instructions": self.contains_instructions,
             "text": self.text,
         }
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A numbered passage shown to a backend: `text == document text[start:end]`."""
+
+    n: int
+    doc_id: str
+    source: str
+    start: int
+    end: int
+    text: str
+    page: int | None = None  # the page the passage starts on
+    page_breaks: tuple[int, ...] = ()  # document offsets inside it where a new page begins
+
+    def page_at(self, offset: int) -> int | None:
+        """The page of document offset `offset` (a quote's start), None for documents without pages."""
+        return page_within(self.page, self.page_breaks, offset)
 
 
 @dataclass(frozen=True)
@@ -257,3 +275,7 @@ class Answer:
             "completion_tokens": self.completion_tokens,
             "refusal_odds": None if self.refusal_odds is None else round(self.refusal_odds, 4),
         }
+
+
+Event = str | Answer  # what an answer stream yields: text deltas as they come, then the whole Answer
+Progress = Callable[[int, int], None]  # (units done, units in all): chunks embedded, questions asked

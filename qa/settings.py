@@ -12,12 +12,14 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args
 
 from qa.errors import ConfigError
 
 EMBEDDERS = ("minilm", "openai")
-BACKENDS = ("auto", "openai", "llama", "extractive")
+Backend = Literal["auto", "openai", "llama", "extractive"]  # who writes the answer (README: Backends)
+BACKENDS: tuple[str, ...] = get_args(Backend)
+OPENAI_URL = "https://api.openai.com/v1"  # the endpoint when QA_OPENAI_BASE_URL/OPENAI_BASE_URL names none
 
 
 def _doc(text: str, env: str | None = None) -> dict[str, str]:

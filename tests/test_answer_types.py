@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from qa.answer.citations import Passage
 from qa.answer.extractive import score
 from qa.answer.kinds import PREFERRED_ONLY, answer_type, has_code, has_command, has_type
 from qa.index.embedders import MiniLMEmbedder
+from qa.records import Passage
 
 
 @pytest.mark.parametrize(

@@ -16,10 +16,9 @@ from typing import Any
 import pytest
 
 from qa import QA, BackendError, ConfigError, QAError, Settings
-from qa.answer.citations import Passage
 from qa.answer.grounding import REFUSAL_TEXT
 from qa.answer.pipeline import ANSWER_REMINDER, REFUSE_AT, REMINDER, in_document_order, prompt
-from qa.records import Answer
+from qa.records import Answer, Passage
 from qa.text.tokens import count_tokens
 from tests.conftest import SEED, SEED_QUESTION, MakeQA, write
 from tests.fake_openai import FakeOpenAI, assert_grounded, serve

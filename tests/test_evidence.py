@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 from qa import QA
-from qa.answer.citations import Passage
 from qa.answer.evidence import (
     MAX_MISSING,
     Evidence,
@@ -20,6 +19,7 @@ from qa.answer.evidence import (
     weigh,
 )
 from qa.answer.grounding import REFUSAL_TEXT
+from qa.records import Passage
 from tests.conftest import MakeQA, write
 from tests.fake_openai import assert_grounded
 

@@ -35,11 +35,10 @@ from typing import Any
 import pytest
 
 from qa import QA, Settings
-from qa.answer.citations import Passage
 from qa.answer.grounding import Grounded, ground
 from qa.evaluation.questions import Question, doc_names, load_questions, sample
 from qa.index.embedders import Embedder
-from qa.records import Answer
+from qa.records import Answer, Passage
 from tests.fake_openai import FakeOpenAI, assert_grounded, serve
 
 ROOT = Path(__file__).resolve().parents[1]

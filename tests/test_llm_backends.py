@@ -23,13 +23,12 @@ from pathlib import Path
 import pytest
 
 from qa import QA, ConfigError, Settings
-from qa.answer.citations import Passage
 from qa.answer.pipeline import in_document_order, prompt, refusal_odds
 from qa.backends import make_generator
 from qa.index.embedders import Embedder
 from qa.llm.base import Weighing
 from qa.llm.llama import SMOLLM2_FILE, LlamaGenerator, smollm2_path
-from qa.records import Answer
+from qa.records import Answer, Passage
 from tests.conftest import SEED, SEED_QUESTION
 from tests.fake_openai import assert_grounded
 from tests.processes import free_port, server_process

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from difflib import SequenceMatcher
 from typing import Any
 
-from qa.records import page_within
+from qa.records import Passage
 from qa.text.sentences import sentence_spans
 
 _CITE = re.compile(r"\[(\d+(?:\s*[,;]\s*\d+)*)\]")
@@ -46,24 +46,6 @@ STOPWORDS = frozenset(
     "you about after also any can could into more most not only other over some such than then there these "
     "those under up very we our us".split()
 )
-
-
-@dataclass(frozen=True)
-class Passage:
-    """A numbered passage shown to a backend: `text == document text[start:end]`."""
-
-    n: int
-    doc_id: str
-    source: str
-    start: int
-    end: int
-    text: str
-    page: int | None = None  # the page the passage starts on
-    page_breaks: tuple[int, ...] = ()  # document offsets inside it where a new page begins
-
-    def page_at(self, offset: int) -> int | None:
-        """The page of document offset `offset` (a quote's start), None for documents without pages."""
-        return page_within(self.page, self.page_breaks, offset)
 
 
 @dataclass(frozen=True)

@@ -30,8 +30,9 @@ import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
-from qa.answer.citations import STOPWORDS, Passage, lower_case_words, numbers, words
+from qa.answer.citations import STOPWORDS, lower_case_words, numbers, words
 from qa.injection.detect import trusted_text
+from qa.records import Passage
 from qa.text.sentences import sentence_spans
 
 _ASKING = frozenset(words("what which who whom whose when where why how many much name names kind type"))

@@ -10,7 +10,6 @@ from dataclasses import dataclass
 
 from qa.answer.citations import (
     Claim,
-    Passage,
     best_support,
     cited_numbers,
     claims,
@@ -28,7 +27,7 @@ from qa.answer.citations import (
     words,
 )
 from qa.injection.detect import contains_instructions, is_instruction, trusted_text, untrusted, untrusted_spans
-from qa.records import Citation
+from qa.records import Citation, Passage
 
 MIN_SUPPORT = 0.34  # share of a claim's content words its quote must carry
 # An uncited sentence is credited to a passage sentence holding at least this share of its content words (at

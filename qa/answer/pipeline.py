@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass, replace
 
-from qa.answer.citations import Passage, label, words
+from qa.answer.citations import label, words
 from qa.answer.evidence import judge
 from qa.answer.extractive import Candidate, Weights, score
 from qa.answer.grounding import REFUSAL_TEXT, Grounded, ground, is_refusal, looks_like_instruction, with_markers
@@ -20,12 +20,11 @@ from qa.answer.kinds import answer_type, has_type
 from qa.index.embedders import Embedder
 from qa.injection.detect import contains_instructions
 from qa.llm.base import LLM, Message, Weighing
-from qa.records import Answer, Citation, Hit
+from qa.records import Answer, Citation, Event, Hit, Passage
 from qa.text.tokens import count_tokens
 
 Search = Callable[[str, int], list[Hit]]
 _ASKING = frozenset(words("what which who whom whose when where why how many much name names kind type"))
-Event = str | Answer
 
 REFUSAL_MARK = "NOT IN DOCUMENTS"
 SYSTEM = (

@@ -13,6 +13,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from qa.settings import BACKENDS
+
 EXIT_FAILED = 1  # the run finished, but some questions failed or some quote is not verbatim
 COMPARE = "compare"
 EXAMPLES = """examples:
@@ -39,7 +41,7 @@ def add_eval_commands(subparsers: Any, common_parent: argparse.ArgumentParser) -
     parser.add_argument("questions", metavar="QUESTIONS", help="question set (.jsonl), or the word `compare`")
     parser.add_argument("runs", nargs="*", default=[], metavar="RUN", help="with compare: the run folders A and B")
     parser.add_argument("--docs", help="the corpus folder; document ids are file names without extension")
-    backends = ["auto", "openai", "llama", "extractive"]
+    backends = list(BACKENDS)
     parser.add_argument("--backend", choices=backends, default="extractive", help="(default extractive)")
     parser.add_argument("-k", type=int, default=5, help="passages retrieved and answered from (default 5)")
     parser.add_argument("--out", help="run folder (default runs/<set>-<backend>-<time>); with compare: optional")

@@ -20,7 +20,7 @@ import json
 import os
 import platform
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from contextlib import ExitStack
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
@@ -34,12 +34,10 @@ from qa.evaluation import metrics
 from qa.evaluation.questions import Question, doc_names, load_questions, sample
 from qa.evaluation.report import Comparison, compare, counts, format_table, write_outputs
 from qa.index.embedders import Embedder
-from qa.records import Answer, Hit, IngestReport
+from qa.records import Answer, Hit, IngestReport, Progress
 from qa.settings import BACKENDS, Settings
 
 __all__ = ["Comparison", "QuestionResult", "RunSummary", "WithoutGold", "compare", "evaluate"]
-
-Progress = Callable[[int, int], None]  # (questions done, questions in the run)
 
 
 @dataclass(frozen=True)

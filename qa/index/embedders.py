@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 import numpy as np
 
 from qa.errors import BackendError, ConfigError, redact
+from qa.settings import OPENAI_URL
 
 if TYPE_CHECKING:
     import onnxruntime
@@ -207,7 +208,7 @@ class OpenAIEmbedder:
 
         self.name = f"openai:{model}"
         self._model = model
-        self._url = base_url or "https://api.openai.com/v1"
+        self._url = base_url or OPENAI_URL
         self._client = openai.OpenAI(base_url=base_url, api_key=api_key or "not-needed", timeout=timeout, max_retries=2)
         self._key = api_key  # taken out of error messages: an endpoint may repeat the key it was sent
         self._batch_size = batch_size

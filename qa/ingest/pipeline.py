@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import bisect
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,11 +20,10 @@ from qa.index.embedders import Embedder
 from qa.index.store import ChunkStore, StoredChunk
 from qa.ingest.chunking import chunk_id, chunk_spans
 from qa.ingest.loaders import discover, load
-from qa.records import Chunk, DocInfo, IngestReport, Loaded
+from qa.records import Chunk, DocInfo, IngestReport, Loaded, Progress
 from qa.settings import Settings
 from qa.text.tokens import encoding
 
-Progress = Callable[[int, int], None]  # (chunks embedded so far, chunks to embed)
 _EMBED_BATCH = 64
 
 

@@ -15,6 +15,7 @@ from typing import Any, cast
 
 from qa.errors import BackendError, BackendTimeoutError, redact
 from qa.llm.base import FIRST_TOKENS, Deadline, Message
+from qa.settings import OPENAI_URL
 
 
 class OpenAIGenerator:
@@ -28,7 +29,7 @@ class OpenAIGenerator:
         import openai
 
         self.model = model
-        self.url = base_url or "https://api.openai.com/v1"
+        self.url = base_url or OPENAI_URL
         # the client does no retries of its own: they happen here, within the answer's deadline
         self._client = openai.OpenAI(base_url=base_url, api_key=api_key or "not-needed", timeout=timeout, max_retries=0)
         self._key = api_key

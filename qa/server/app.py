@@ -31,7 +31,7 @@ from starlette.exceptions import HTTPException
 from qa.answer_log import AnswerLog, log_answer
 from qa.api import QA
 from qa.errors import ConfigError, QAError, redact
-from qa.records import Answer
+from qa.records import Answer, Event
 
 # `name as name`: re-exported for the modules, tests and benchmarks that import them from here
 from qa.server.errors import MB, bad_http_request, on_error, on_invalid, shown
@@ -50,11 +50,10 @@ from qa.server.models import (
     SearchRequest,
     answer_out,
 )
-from qa.server.models import Backend as Backend
 from qa.server.models import ReportOut as ReportOut
 from qa.server.models import sse as sse
 from qa.server.openai_chat import router as openai_router
-from qa.server.service import Event, Service
+from qa.server.service import Service
 from qa.server.service import Svc as Svc
 from qa.settings import Settings
 

@@ -8,9 +8,9 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from qa.records import Answer, DocInfo
+from qa.settings import Backend
 
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
-Backend = Literal["auto", "openai", "llama", "extractive"]
 
 # --- the wire shapes (the OpenAPI schema is generated from these) -----------------------------------------
 

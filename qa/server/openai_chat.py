@@ -28,8 +28,9 @@ from starlette.exceptions import HTTPException
 from qa.answer_log import log_answer
 from qa.records import Answer, page_name
 from qa.server.errors import error_docs
-from qa.server.models import DOCS, EXCLUDE_DOCS, SSE_HEADERS, AnswerOut, Backend, DocNames, answer_out, sse
+from qa.server.models import DOCS, EXCLUDE_DOCS, SSE_HEADERS, AnswerOut, DocNames, answer_out, sse
 from qa.server.service import Svc
+from qa.settings import Backend
 
 __all__ = ["MODEL_ID", "router"]
 

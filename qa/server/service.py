@@ -21,10 +21,8 @@ from qa.api import QA
 from qa.errors import ConfigError, IngestError, NotFoundError, abbreviated, redact
 from qa.ingest.loaders import load
 from qa.ingest.pipeline import display_source
-from qa.records import Answer, IngestReport
-from qa.settings import Settings
-
-Event = str | Answer
+from qa.records import Answer, Event, IngestReport
+from qa.settings import OPENAI_URL, Settings
 
 
 def _next(events: Iterator[Event]) -> Event | None:
@@ -153,7 +151,7 @@ def _endpoint_check(settings: Settings) -> dict[str, Any]:
         require_endpoint(settings, "openai: the backend")
     except ConfigError as exc:  # nothing to ask, and no request to the public API on a guess
         return {"ok": False, "detail": str(exc)}
-    url = settings.openai_base_url or "https://api.openai.com/v1"
+    url = settings.openai_base_url or OPENAI_URL
     client = openai.OpenAI(
         base_url=url, api_key=settings.openai_api_key or "not-needed", timeout=min(settings.timeout, 5), max_retries=0
     )
