@@ -50,7 +50,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import REPO, log, stamp
 from eval_model import DEFAULT_CACHE, assemble
 
-from qa.answer.citations import claims, numbers, overlap, strip_markers
+from qa.answer.citations import claims, overlap, strip_markers
 from qa.answer.grounding import is_refusal
 from qa.evaluation import metrics
 from qa.evaluation.questions import Question, load_questions, sample
@@ -58,6 +58,7 @@ from qa.evaluation.runner import evaluate
 from qa.llm.llama import smollm2_path
 from qa.settings import Settings
 from qa.text.sentences import sentence_spans
+from qa.text.words import numbers
 
 ENGINES = ("qa-llama", "qa-openai", "llamaindex")
 STATED = 0.5  # share of an answer sentence's content words a sentence of its cited source must hold

@@ -1,3 +1,5 @@
+"""`python -m qa`: the same command line as `qa`."""
+
 import sys
 
 from qa.cli import main

@@ -41,10 +41,6 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
-def _citation(c: Any) -> dict[str, Any]:
-    return {"doc_id": c.doc_id, "source": c.source, "start": c.start, "end": c.end, "quote": c.quote, "page": c.page}
-
-
 @dataclass(frozen=True)
 class Rated:
     """A logged answer (its line as written) and the latest verdict on it."""
@@ -93,7 +89,7 @@ class AnswerLog:
         answer_id = uuid.uuid4().hex
         self._append({
             "type": "answer", "id": answer_id, "time": _now(), "question": answer.question, "answer": answer.text,
-            "refused": answer.refused, "citations": [_citation(c) for c in answer.citations],
+            "refused": answer.refused, "citations": [c.to_dict() for c in answer.citations],
             "backend": answer.backend, "model": answer.model, "latency_ms": round(answer.latency_ms, 1),
         })  # fmt: skip
         return answer_id

@@ -13,7 +13,7 @@ from dataclasses import replace
 from pathlib import Path, PurePosixPath
 from typing import Any, TypedDict, Unpack
 
-from qa.answer.pipeline import Answerer, Options, Turn, as_turns
+from qa.answer.pipeline import Answerer, Options, as_turns
 from qa.backends import make_embedder, make_generator, make_reader, make_store
 from qa.errors import ConfigError, EmptyIndexError, InputError, NotFoundError, abbreviated
 from qa.index.embedders import Embedder
@@ -22,7 +22,7 @@ from qa.index.store import ChunkStore
 from qa.ingest.pipeline import Ingestor, doc_id_for
 from qa.llm.base import LLM
 from qa.llm.openai import OpenAIGenerator
-from qa.records import Answer, DocFilter, DocInfo, Document, Hit, IngestReport, Progress
+from qa.records import Answer, DocFilter, DocInfo, Document, Hit, IngestReport, Progress, Turn
 from qa.settings import Settings
 
 
@@ -224,12 +224,12 @@ class QA:
             context_tokens=settings.context_tokens,
             answer_tokens=settings.answer_tokens,
             refuse_at=settings.refuse_at,
+            only=self.select(docs, exclude_docs),
         )
-        only = self.select(docs, exclude_docs)
         generator = self._generators[name]
         if isinstance(generator, OpenAIGenerator):  # QA_TIMEOUT bounds the whole answer, not each request
             generator = generator.for_one_answer()
-        return Answerer(lambda q, n: self._retriever.search(q, n, "hybrid", only), self._reader, generator, options)
+        return Answerer(self._retriever, self._reader, generator, options)
 
     def warm(self) -> None:
         """Load the lexical index now rather than on the first search."""

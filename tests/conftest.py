@@ -21,7 +21,7 @@ import sys  # noqa: E402
 import uuid  # noqa: E402
 from collections.abc import Callable, Iterator, Sequence  # noqa: E402
 from pathlib import Path  # noqa: E402
-from typing import Any  # noqa: E402
+from typing import Any, NoReturn  # noqa: E402
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
@@ -32,6 +32,7 @@ from qa.index.store import ChunkStore  # noqa: E402
 from tests.processes import free_port, server_process  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
+IN_CI = os.environ.get("CI") == "true"  # set by .ci/run (and by most CI services)
 SEED = ROOT / "seeds" / "north-korean-troops-in-kursk.txt"
 SEED_QUESTION = "Who oversees the training of the North Korean troops?"
 
@@ -128,6 +129,15 @@ class MemoEmbedder:
         if not texts:
             return self._inner.embed([])
         return np.stack([self._memo[t] for t in texts])
+
+
+def missing(what: str, install: str) -> NoReturn:
+    """Skip a test whose optional requirement (`what`) is not installed, naming the command that installs it.
+    Under CI (CI=true) the test fails instead: CI installs everything, so a skip there would hide a broken set-up."""
+    reason = f"{what} is not installed ({install})"
+    if IN_CI:
+        pytest.fail(f"{reason}; CI must run this test", pytrace=False)
+    pytest.skip(reason)
 
 
 # --- the real embedder and the real Chroma server -----------------------------------------------------

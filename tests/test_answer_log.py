@@ -23,10 +23,11 @@ from qa.answer_log import AnswerLog
 from qa.cli import main as cli
 from qa.errors import InputError, NotFoundError
 from qa.evaluation.questions import load_questions
-from qa.records import Answer, Citation
+from qa.records import Answer
 from qa.server.app import create_app, running
 from tests.conftest import SEED, SEED_QUESTION, MakeQA
 from tests.processes import sse
+from tests.records import make_citation
 
 APP = str(Path(__file__).resolve().parents[1] / "ui" / "app.py")
 QUOTE = "Moscow has appointed Russian Deputy Defence Minister Yunus-bek Yevkurov"
@@ -36,7 +37,7 @@ SERVER_KEY = "qa-log-" + uuid.uuid4().hex
 
 
 def answer(question: str = "Who?", refused: bool = False, source: str = "docs/news/kursk.txt") -> Answer:
-    citations = () if refused else (Citation(1, "d1", source, 10, 10 + len(QUOTE), QUOTE, page=2),)
+    citations = () if refused else (make_citation(1, "d1", source, 10, 10 + len(QUOTE), QUOTE, page=2),)
     text = "The documents don't say." if refused else "Yevkurov oversees it [1]."
     return Answer(question, text, refused, "extractive", None, citations, latency_ms=12.34)
 
@@ -52,9 +53,17 @@ def test_an_answer_line_holds_exactly_the_answer_fields(tmp_path: Path) -> None:
                          "latency_ms"}  # fmt: skip
     assert line["id"] == answer_id and line["question"] == "Who oversees it?" and line["latency_ms"] == 12.3
     assert line["citations"] == [
-        {"doc_id": "d1", "source": "docs/news/kursk.txt", "start": 10, "end": 10 + len(QUOTE), "quote": QUOTE,
-         "page": 2}
-    ]  # fmt: skip
+        {
+            "n": 1,
+            "doc_id": "d1",
+            "source": "docs/news/kursk.txt",
+            "start": 10,
+            "end": 10 + len(QUOTE),
+            "page": 2,
+            "quote": QUOTE,
+            "contains_instructions": False,
+        }
+    ]  # fmt: skip  (the citation's wire shape, as `qa ask --json` prints it)
     assert (tmp_path / "home" / "log.jsonl").is_file()
 
 

@@ -6,9 +6,10 @@ from __future__ import annotations
 import pytest
 
 from qa.answer.extractive import score
-from qa.answer.kinds import PREFERRED_ONLY, answer_type, has_code, has_command, has_type
+from qa.answer.kinds import PREFERRED_ONLY, answer_type, has_code, has_command, has_type, new_names
 from qa.index.embedders import MiniLMEmbedder
 from qa.records import Passage
+from tests.records import make_passage
 
 
 @pytest.mark.parametrize(
@@ -79,13 +80,25 @@ def test_has_type_dispatches_to_the_code_kinds() -> None:
     assert has_type("code", "Add `mut`.", "Which keyword?")
 
 
+def test_new_names_are_the_capitalised_runs_the_question_does_not_give() -> None:
+    sentence = "The Kremlin said Minister Yunus-bek Yevkurov oversees the DPRK troops in North Korea."
+    assert new_names(sentence, "Who oversees the DPRK troops?") == [
+        "Kremlin",
+        "Minister Yunus-bek Yevkurov",
+        "North Korea",
+    ]
+    assert new_names(sentence, "Did Minister Yunus-bek Yevkurov of the Kremlin visit North Korea?") == ["DPRK"]
+    assert has_type("who", sentence, "Who oversees the DPRK troops?")
+    assert not has_type("who", "The troops arrived in the east.", "Who oversees the troops?")
+
+
 @pytest.fixture(scope="module")
 def minilm() -> MiniLMEmbedder:
     return MiniLMEmbedder()
 
 
 def passage(text: str) -> Passage:
-    return Passage(1, "doc", "doc.md", 0, len(text), text)
+    return make_passage(1, "doc", "doc.md", 0, len(text), text)
 
 
 def test_a_sentence_holding_the_command_beats_one_sharing_only_topic_words(minilm: MiniLMEmbedder) -> None:

@@ -282,7 +282,7 @@ def test_an_endpoint_without_logprobs_is_asked_once_and_answers_as_before(
 
 def passages_of(qa: QA) -> list[Passage]:
     hits = qa.search(SEED_QUESTION, k=5)
-    return [Passage(i, h.doc_id, h.source, h.start, h.end, h.text, h.page) for i, h in enumerate(hits, 1)]
+    return [Passage(i, h) for i, h in enumerate(hits, 1)]
 
 
 def test_the_same_passages_read_the_same_whatever_their_ranks(openai_qa: OpenAIQA) -> None:
@@ -290,7 +290,7 @@ def test_the_same_passages_read_the_same_whatever_their_ranks(openai_qa: OpenAIQ
     the evaluated prompt prefix (llama.cpp, vLLM) only reads the new question."""
     qa = openai_qa()
     hits = qa.search(SEED_QUESTION, k=5)
-    ranked = [Passage(i, h.doc_id, h.source, h.start, h.end, h.text, h.page) for i, h in enumerate(hits, 1)]
+    ranked = [Passage(i, h) for i, h in enumerate(hits, 1)]
     blocks = {
         prompt("q", in_document_order(order))[1]["content"].rsplit("\n\n", 2)[0]
         for order in (ranked, ranked[::-1], ranked[1:] + ranked[:1])

@@ -6,33 +6,27 @@ Every citation `ground` returns is checked against the document text at its offs
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
 
 import pytest
 
 from qa.answer.citations import (
     Claim,
-    Passage,
     best_support,
     cited_numbers,
     claims,
     clauses,
     contradicts,
-    fold,
-    has_names,
     label,
     locate,
-    lower_case_words,
-    names,
-    numbers,
     overlap,
     quoted_spans,
     statements,
-    words,
 )
 from qa.answer.grounding import ground, is_refusal, looks_like_instruction
-from qa.records import Citation
+from qa.records import Citation, Passage
+from qa.text.words import lower_case_words
 from tests.conftest import SEED
+from tests.records import make_passage
 
 ARTICLE = SEED.read_text(encoding="utf-8")
 YEVKUROV = (
@@ -69,7 +63,7 @@ def passage(n: int, text: str, first: str, last: str, doc_id: str = "seed") -> P
     with `last`, with document offsets."""
     start = text.index(first)
     end = text.index("\n", text.index(last)) if "\n" in text[text.index(last) :] else len(text)
-    return Passage(n, doc_id, f"{doc_id}.txt", start, end, text[start:end])
+    return make_passage(n, doc_id, f"{doc_id}.txt", start, end, text[start:end])
 
 
 SEED_P1 = passage(1, ARTICLE, "HUR said that some", "Moscow has appointed")  # the Yevkurov sentence last
@@ -77,7 +71,7 @@ SEED_P2 = passage(2, ARTICLE, "“The troops sent", "Russian President")  # supp
 SEED_P3 = passage(3, ARTICLE, "The Kremlin leader said", "“Let’s see")  # curly quotes
 SEED_P4 = passage(4, ARTICLE, "While the Kremlin has insisted", "A US official")  # 3 000 troops; Kursk
 SEED_LEAD = passage(1, ARTICLE, "Military units from", "Moscow has appointed")  # HUR; Kursk; 12 000; Yevkurov
-NOTICE = Passage(4, "notice", "notice.txt", 0, len(INJECTION), INJECTION)
+NOTICE = make_passage(4, "notice", "notice.txt", 0, len(INJECTION), INJECTION)
 DOCS = {"seed": ARTICLE, "notice": INJECTION}
 
 
@@ -152,17 +146,7 @@ def test_claims_of_an_empty_answer() -> None:
     assert claims("[1]", 3) == ([], 0)
 
 
-# --- fold and locate ------------------------------------------------------------------------------------
-
-
-def test_fold_maps_every_character_back_to_its_offset() -> None:
-    text = "A  “Quote”\n\t– Dash"
-    folded, where = fold(text)
-    assert folded == 'a "quote" - dash'
-    assert len(where) == len(folded)
-    for ch, i in zip(folded, where, strict=True):
-        assert fold(text[i])[0] == ch or text[i].isspace()
-    assert where == sorted(where)
+# --- locate -----------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -234,43 +218,11 @@ def test_quoted_spans_reads_straight_and_curly_quotes_of_some_length() -> None:
 
 
 def test_label_numbers_passages_with_source_and_page() -> None:
-    pdf = Passage(2, "pdf", "nature.pdf", 0, 9, "  Glaciers.\n", page=3)
+    pdf = make_passage(2, "pdf", "nature.pdf", 0, 9, "  Glaciers.\n", page=3)
     text = label([SEED_P1, pdf])
     assert text.startswith("[1] seed.txt\nHUR said that some")
     assert text.endswith("\n\n[2] nature.pdf, page 3\nGlaciers.")
     assert label([]) == ""
-
-
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        ("some 12 000 soldiers", {"12000"}),
-        ("some 12,000 soldiers", {"12000"}),
-        ("3.3 miles (5.3 km)", {"3.3", "5.3"}),
-        ("three generals and 500 officers", {"3", "500"}),
-        ("twelve million", {"12", "million"}),
-        ("on the 24th of October, 2024", {"24", "2024"}),
-        ("one of them, on October 1, 1968", {"1", "1968"}),  # "one" is mostly a pronoun
-        ("no numbers here", set()),
-    ],
-)
-def test_numbers_are_read_alike_however_they_are_written(text: str, expected: set[str]) -> None:
-    assert numbers(text) == expected
-
-
-@pytest.mark.parametrize(
-    ("text", "keys"),
-    [
-        ("some 12 000 soldiers", {"12000", "soldi"}),
-        ("some 12,000 soldiers", {"12000", "soldi"}),
-        ("some 12000\u00a0soldiers", {"12000", "soldi"}),
-        ("some 12\u202f000 soldiers", {"12000", "soldi"}),
-        ("three generals on the 24th", {"3", "gener", "24"}),
-        ("Russia’s Kursk region", {"russi", "kursk", "regio"}),
-    ],
-)
-def test_words_key_numbers_however_they_are_written(text: str, keys: set[str]) -> None:
-    assert words(text) == keys
 
 
 @pytest.mark.parametrize(
@@ -314,32 +266,6 @@ def test_contradicts_tells_a_changed_number_or_name_from_a_paraphrase(claim: str
     common = lower_case_words([ARTICLE])
     sentence = next(s for s in (US_3000, HUR_12000, YEVKUROV, RECALLED) if overlap(claim, s) > 0.5)
     assert contradicts(sentence, claim, 0.85, common) is changed
-
-
-def test_names_are_capitalised_words_the_passages_never_write_in_lower_case() -> None:
-    common = lower_case_words([ARTICLE])
-    claim = "Troops of the DPRK are trained by Russia's Yunus-bek Yevkurov, the Kremlin says."
-    assert names(claim, common) == {"dprk", "russia", "yunus-bek", "yevkurov", "kremlin"}
-    assert names("Military units left the US.", common) == {"us"}  # "military": a word, "US": a name
-    assert names("Krasnov oversees the training.", common) == {"krasnov"}
-    assert names("Krasnov oversees the training.", common, lead=False) == set()
-
-
-@pytest.mark.parametrize(
-    ("claim", "text", "held"),
-    [
-        ("North Korea sent them", "North Korean troops", True),
-        ("Ukraine's army", "the Ukrainian armed forces", True),
-        ("Yunus bek Yevkurov", "Yunus-bek Yevkurov", True),
-        ("Russia's army", "Russian troops", True),
-        ("the US", "the US said", True),
-        ("Australia", "Austria", False),
-        ("the US", "the USA", False),
-        ("Kursk and Krasnodar", "Kursk", False),
-    ],
-)
-def test_a_name_is_held_in_its_other_forms_only(claim: str, text: str, held: bool) -> None:
-    assert has_names(names(claim), text) is held
 
 
 # --- grounding -------------------------------------------------------------------------------------------
@@ -549,7 +475,7 @@ def test_an_uncited_sentence_is_cited_only_to_a_sentence_naming_what_it_names(cl
 def test_an_uncited_sentence_one_word_away_from_a_passage_is_not_cited(claim: str, sentence: str) -> None:
     """False sentences SmolLM2 wrote on squad2_500 (runs/squad2-llama-100): their names are in the passage's
     sentence, and all their words but one or two (0.78-0.83 of them): below AUTO_CITE."""
-    g = ground(claim, [Passage(1, "squad", "squad.txt", 0, len(sentence), sentence)])
+    g = ground(claim, [make_passage(1, "squad", "squad.txt", 0, len(sentence), sentence)])
     assert (g.citations, g.unsupported, g.text) == ((), (claim,), claim)
 
 
@@ -602,7 +528,10 @@ def test_an_instruction_in_a_passage_is_never_quoted() -> None:
     g = ground("Hermit crabs change shells as they grow [2].", passages)
     assert g.citations == () and g.unsupported
     apart = INJECTION.replace(" Hermit", "\n\nHermit")
-    g = ground("Hermit crabs change shells as they grow [2].", [SEED_P1, replace(NOTICE, end=len(apart), text=apart)])
+    g = ground(
+        "Hermit crabs change shells as they grow [2].",
+        [SEED_P1, make_passage(NOTICE.n, NOTICE.doc_id, NOTICE.source, 0, len(apart), apart)],
+    )
     assert [c.quote for c in g.citations] == ["Hermit crabs change shells as they grow."]
     assert g.citations[0].contains_instructions
 
@@ -684,6 +613,6 @@ def test_ordinary_sentences_are_not_instructions(sentence: str) -> None:
 
 
 def test_a_quote_is_cited_on_the_page_it_stands_on_not_the_page_its_passage_starts_on() -> None:
-    passage = Passage(1, "d", "d.pdf", 40, 260, "x" * 220, page=2, page_breaks=(100, 200))
+    passage = make_passage(1, "d", "d.pdf", 40, 260, "x" * 220, page=2, page_breaks=(100, 200))
     assert [passage.page_at(offset) for offset in (40, 99, 100, 199, 200, 259)] == [2, 2, 3, 3, 4, 4]
-    assert Passage(1, "d", "d.txt", 0, 10, "x" * 10).page_at(5) is None  # no pages, no page number
+    assert make_passage(1, "d", "d.txt", 0, 10, "x" * 10).page_at(5) is None  # no pages, no page number

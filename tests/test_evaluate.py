@@ -16,12 +16,13 @@ from typing import Any
 import numpy as np
 import pytest
 
-from qa import Settings
+from qa import QA, Settings
 from qa.evaluation.cli import add_eval_commands, run_eval
-from qa.evaluation.metrics import DEFINITIONS
+from qa.evaluation.comparison import compare
 from qa.evaluation.questions import load_questions, sample
 from qa.evaluation.report import render_report
-from qa.evaluation.runner import RunSummary, compare, evaluate
+from qa.evaluation.runner import RunSummary, eval_settings, evaluate
+from qa.evaluation.scores import DEFINITIONS
 from qa.index.embedders import Embedder
 from tests.conftest import HTML_DOC, MARKDOWN_DOC, ROOT, SEED, SEED_QUESTION, write
 
@@ -106,6 +107,19 @@ def test_every_quote_is_verbatim_and_retrieval_finds_the_article(runs: tuple[Run
     assert first.metrics["latency_p50_ms"] is not None and first.metrics["latency_p50_ms"] > 0
 
 
+def test_retrieved_is_what_the_answer_was_given_the_same_as_a_search(
+    runs: tuple[RunSummary, RunSummary], work: Path, embedder: Embedder
+) -> None:
+    first, _ = runs
+    qa = QA(eval_settings(Settings(home=work / "home"), DOCS), embedder=embedder)
+    for result in first.results:
+        hits = qa.search(result.q.question, k=5)
+        assert [(r["chunk_id"], r["start"], r["end"], r["score"]) for r in result.retrieved] == [
+            (h.chunk_id, h.start, h.end, round(h.score, 6)) for h in hits
+        ]
+        assert all(set(r) == {"doc", "chunk_id", "start", "end", "score"} for r in result.retrieved)
+
+
 def test_the_second_run_reuses_the_index_and_never_touches_the_users(
     runs: tuple[RunSummary, RunSummary], work: Path
 ) -> None:
@@ -146,6 +160,7 @@ def test_a_failing_question_is_recorded_and_the_run_goes_on(tmp_path: Path, embe
                    embedder=ExplodingEmbedder(embedder))  # fmt: skip
     failed, ok = run.results
     assert failed.error == "RuntimeError: simulated embedder crash" and failed.scores.failed
+    assert failed.retrieved == () and failed.to_dict()["retrieved"] == []  # the ask raised: nothing retrieved
     assert ok.error is None and ok.answer
     assert run.metrics["failures"] == 1 and run.counts["failed"] == 1
     report = (tmp_path / "run" / "report.md").read_text(encoding="utf-8")

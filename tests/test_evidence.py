@@ -22,6 +22,7 @@ from qa.answer.grounding import REFUSAL_TEXT
 from qa.records import Passage
 from tests.conftest import MakeQA, write
 from tests.fake_openai import assert_grounded
+from tests.records import make_passage
 
 FINED = "Which airline was fined a record $4 million?"
 RECORD_FINE = (
@@ -32,7 +33,7 @@ OTHER_FINE = "The federal government fined American Airlines $50 million for saf
 
 
 def passage(n: int, text: str, doc_id: str | None = None) -> Passage:
-    return Passage(n, doc_id or f"doc{n}", f"doc{n}.txt", 0, len(text), text)
+    return make_passage(n, doc_id or f"doc{n}", f"doc{n}.txt", 0, len(text), text)
 
 
 # --- numbers and names the question states ----------------------------------------------------------------

@@ -40,6 +40,7 @@ from qa.evaluation.questions import Question, doc_names, load_questions, sample
 from qa.index.embedders import Embedder
 from qa.records import Answer, Passage
 from tests.fake_openai import FakeOpenAI, assert_grounded, serve
+from tests.records import make_passage
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "seeds"
@@ -215,7 +216,7 @@ def lines_of(text: str) -> list[tuple[int, int]]:
 
 def window(doc_id: str, text: str, lines: list[tuple[int, int]], first: int, last: int) -> Passage:
     start, end = lines[first][0], lines[last][1]
-    return Passage(0, doc_id, f"{doc_id}.txt", start, end, text[start:end])
+    return make_passage(0, doc_id, f"{doc_id}.txt", start, end, text[start:end])
 
 
 def passages_around(evidence: list[Evidence], text: str | None = None) -> list[Passage]:

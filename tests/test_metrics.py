@@ -7,8 +7,11 @@ from typing import Any
 
 import pytest
 
-from qa.evaluation import metrics
-from qa.evaluation.metrics import Scores
+from qa.evaluation import metrics, scoring
+from qa.evaluation.questions import Question
+from qa.evaluation.quote_ends import ends_mid_sentence
+from qa.evaluation.scores import COUNTS, DEFINITIONS, RATES, Scores, aggregate
+from qa.records import Answer, Citation, Hit, Passage, Span
 
 
 def test_normalize_is_squad_normalisation_with_unicode_punctuation() -> None:
@@ -17,10 +20,6 @@ def test_normalize_is_squad_normalisation_with_unicode_punctuation() -> None:
     assert metrics.normalize("12 000 soldiers.") == "12 000 soldiers"
     assert metrics.normalize("Theatre") == "theatre"  # articles only as whole words
     assert metrics.normalize("") == ""
-
-
-def test_strip_markers() -> None:
-    assert metrics.strip_markers("Yevkurov oversees it [1][2]. He said so [3].") == "Yevkurov oversees it. He said so."
 
 
 def test_exact_match_against_any_gold() -> None:
@@ -152,7 +151,7 @@ def test_aggregate_by_hand() -> None:
         scores(answerable=False, failed=True, doc_recall=None, rr=None, evidence_recall=None, citations=0,
                valid_citations=0, latency_ms=60.0),
     ]  # fmt: skip
-    m = metrics.aggregate(rows)
+    m = aggregate(rows)
     assert m["doc_recall_at_k"] == pytest.approx(2 / 3)
     assert m["evidence_recall_at_k"] == pytest.approx(1 / 3)
     assert m["mrr"] == pytest.approx((1 + 0.5 + 0) / 3)
@@ -174,15 +173,15 @@ def test_aggregate_by_hand() -> None:
     assert m["prompt_tokens"] == pytest.approx(300 / 5)  # the failed question is left out
     assert m["completion_tokens"] == pytest.approx(40 / 5)
     assert m["failures"] == 1
-    assert set(m) == set(metrics.DEFINITIONS)
+    assert set(m) == set(DEFINITIONS)
 
 
 def test_aggregate_without_unanswerable_questions_or_citations_says_n_a() -> None:
-    m = metrics.aggregate([scores(citations=0, valid_citations=0)])
+    m = aggregate([scores(citations=0, valid_citations=0)])
     assert m["quote_validity"] is None
     assert m["citation_precision"] is None
     assert m["refusal_precision"] is None and m["refusal_recall"] is None and m["refusal_f1"] is None
-    assert metrics.aggregate([])["accuracy"] is None
+    assert aggregate([])["accuracy"] is None
 
 
 def test_correct() -> None:
@@ -192,13 +191,79 @@ def test_correct() -> None:
     assert not scores(answerable=False).correct
 
 
+# --- scoring one answer ---------------------------------------------------------------------------------------
+
+EVIDENCE = "Moscow has appointed Yunus-bek Yevkurov to oversee the training."
+QUESTION = Question("q1", "Who oversees the training?", ("Yunus-bek Yevkurov",), ("gold",), (EVIDENCE,), True)
+NAMES = {"d-gold": "gold", "d-other": "other"}  # qa's document ids -> the question set's names
+
+
+def answer(text: str, passages: tuple[Passage, ...] = (), citations: tuple[Citation, ...] = ()) -> Answer:
+    return Answer(QUESTION.question, text, False, "openai", "m", citations=citations, passages=passages)
+
+
+def span(doc_id: str, start: int, text: str) -> Span:
+    return Span(doc_id, f"{doc_id}.txt", start, start + len(text), text)
+
+
+def test_an_answer_with_grouped_markers_scores_as_without_them() -> None:
+    plain = scoring.score(QUESTION, answer("Yunus-bek Yevkurov."), [], [], 0.0)
+    assert (plain.em, plain.f1, plain.contained) == (1.0, 1.0, True)
+    for marked in ("Yunus-bek Yevkurov [1, 2].", "Yunus-bek Yevkurov [1;2].", "Yunus-bek Yevkurov [1][2]."):
+        got = scoring.score(QUESTION, answer(marked), [], [], 0.0)
+        assert (got.em, got.f1, got.contained) == (plain.em, plain.f1, plain.contained), marked
+    # left in, the marker's numbers would be words of the answer and "contain" a gold answer "2"
+    two = dataclasses.replace(QUESTION, answers=("2",))
+    assert not scoring.score(two, answer("Twelve thousand soldiers [1, 2]."), [], [], 0.0).contained
+
+
+def test_retrieval_is_scored_from_the_passages_the_answer_was_given() -> None:
+    hits = (Hit("c7", span("d-other", 0, "Unrelated text."), 0.5), Hit("c2", span("d-gold", 40, EVIDENCE), 1 / 3))
+    given = answer("Yunus-bek Yevkurov [2].", passages=tuple(Passage(n, h) for n, h in enumerate(hits, 1)))
+    ranked = scoring.retrieved(given.passages, NAMES)
+    assert ranked == [
+        {"doc": "other", "chunk_id": "c7", "start": 0, "end": 15, "score": 0.5},
+        {"doc": "gold", "chunk_id": "c2", "start": 40, "end": 40 + len(EVIDENCE), "score": 0.333333},
+    ]
+    got = scoring.score(QUESTION, given, [], ranked, 12.0)
+    assert (got.doc_recall, got.rr, got.evidence_recall, got.failed) == (1.0, 0.5, 1.0, False)
+    failed = scoring.score(QUESTION, None, [], [], 12.0)  # the ask raised: nothing retrieved, nothing answered
+    assert (failed.failed, failed.doc_recall, failed.rr, failed.evidence_recall, failed.em) == (
+        True,
+        0.0,
+        0.0,
+        0.0,
+        0.0,
+    )
+
+
+def test_citations_are_checked_against_their_documents_and_the_gold_evidence() -> None:
+    document = f"Intro. {EVIDENCE} More of it"
+    texts = {"d-gold": document}
+    quotes = (
+        Citation(1, span("d-gold", 7, EVIDENCE)),  # verbatim, backs the answer, ends at a full stop
+        Citation(2, span("d-gold", 0, "Intro")),  # verbatim, supports nothing, stops short of its full stop
+        Citation(3, span("d-gold", 1, "Intro")),  # not the text at its offsets
+        Citation(4, span("d-gone", 0, "Yunus-bek Yevkurov")),  # its document is not stored
+    )
+    checked = scoring.check_citations(QUESTION, quotes, texts.get, NAMES)
+    flags = [(c["n"], c["doc"], c["valid"], c["supports"], c["ends_mid_sentence"]) for c in checked]
+    assert flags == [
+        (1, "gold", True, True, False),
+        (2, "gold", True, False, True),
+        (3, "gold", False, False, None),
+        (4, "d-gone", False, True, None),
+    ]
+    assert checked[0]["quote"] == EVIDENCE and checked[0]["start"] == 7
+
+
 # --- quotes that end mid-sentence ---------------------------------------------------------------------------
 
 
 def cut(document: str, quote: str) -> bool:
     """`ends_mid_sentence` for the first occurrence of `quote` in `document`."""
     start = document.index(quote)
-    return metrics.ends_mid_sentence(document, start, start + len(quote))
+    return ends_mid_sentence(document, start, start + len(quote))
 
 
 HARD_WRAPPED = """# Sourdough at home
@@ -277,7 +342,7 @@ def test_the_end_of_the_document_ends_cleanly() -> None:
     assert not cut(HARD_WRAPPED, "The end of the page")  # only the final newline follows
     assert not cut("no punctuation at all", "no punctuation at all")
     assert cut(HARD_WRAPPED, "The end of the")
-    assert not metrics.ends_mid_sentence("Some text here.", 5, 5)  # an empty quote is not counted
+    assert not ends_mid_sentence("Some text here.", 5, 5)  # an empty quote is not counted
 
 
 def test_aggregate_counts_quotes_mid_sentence_and_refusals_without_gold() -> None:
@@ -287,12 +352,12 @@ def test_aggregate_counts_quotes_mid_sentence_and_refusals_without_gold() -> Non
         scores(citations=0, valid_citations=0, without_gold_refused=True),
         scores(answerable=False, citations=0, valid_citations=0),  # not asked again: None
     ]
-    m = metrics.aggregate(rows)
+    m = aggregate(rows)
     assert m["quotes_mid_sentence"] == 2
     assert m["quotes_mid_sentence_share"] == pytest.approx(2 / 4)
     assert m["without_gold_refused"] == pytest.approx(2 / 3)
-    plain = metrics.aggregate([scores()])
+    plain = aggregate([scores()])
     assert plain["without_gold_refused"] is None  # not run: n/a, never 0
     assert plain["quotes_mid_sentence"] == 0 and plain["quotes_mid_sentence_share"] == 0.0
-    assert metrics.aggregate([scores(citations=0, valid_citations=0)])["quotes_mid_sentence_share"] is None
-    assert "quotes_mid_sentence" in metrics.COUNTS and "quotes_mid_sentence" not in metrics.RATES
+    assert aggregate([scores(citations=0, valid_citations=0)])["quotes_mid_sentence_share"] is None
+    assert "quotes_mid_sentence" in COUNTS and "quotes_mid_sentence" not in RATES

@@ -379,7 +379,7 @@ def test_upload_through_the_app(tmp_path: Path, embedder: MemoEmbedder) -> None:
     report = add_uploads(pipeline, [("shore.epub", make_epub()), ("drm.epub", BROKEN["drm.epub"][0])])
     assert [Path(s).name for s in report.added] == ["shore.epub"]
     assert [(Path(s).name, "DRM" in r) for s, r in report.failed] == [("drm.epub", True)]
-    assert not (tmp_path / "home" / "uploads" / "drm.epub").exists()  # a file that failed is not kept
+    assert not (tmp_path / "home" / "uploads" / "office-ui" / "drm.epub").exists()  # a file that failed is not kept
 
 
 def test_a_citation_carries_the_slide_of_its_quote_whatever_the_chunk(make_qa: MakeQA, tmp_path: Path) -> None:

@@ -24,10 +24,11 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from qa import QA, Settings
-from qa.records import Answer, Citation
+from qa.records import Answer, Turn
 from tests.conftest import SEED, SEED_QUESTION
 from tests.fake_openai import FakeOpenAI, serve
 from tests.processes import free_port
+from tests.records import make_citation
 from ui import render
 from ui.library import add_uploads, remove_document
 from ui.pipeline import Pipeline, build_settings, history, pipeline_key, store_key
@@ -167,7 +168,7 @@ def test_the_seed_question_is_answered_with_a_highlighted_citation(app: AppTest)
     [source] = reply.expander
     label = html.unescape(source.label)
     assert label.startswith("**[1]** “Moscow has appointed Russian Deputy Defence Minister Yunus-bek Yevkurov")
-    assert "north-korean-troops-in-kursk.txt · chars 699–863" in label
+    assert "north-korean-troops-in-kursk.txt · chars 699-863" in label
     [passage] = source.get("html")
     assert "<mark>Moscow has appointed Russian Deputy Defence Minister Yunus-bek Yevkurov" in passage.value
     assert "HUR said that some 12 000" in passage.value, "the passage shows the text around the quote"
@@ -263,7 +264,8 @@ def test_a_backend_error_is_a_chat_message_with_the_next_step(app: AppTest, fake
 
 
 def test_upload_a_good_and_a_bad_file_then_remove_one(app: AppTest, seeded_home: tuple[Path, str]) -> None:
-    home, _ = seeded_home
+    home, collection = seeded_home
+    uploads = home / "uploads" / collection  # the folder the HTTP service saves this collection's uploads in
     uploader = app.sidebar.file_uploader[0]
     assert sorted(uploader.allowed_type) == [
         ".docx",
@@ -284,8 +286,8 @@ def test_upload_a_good_and_a_bad_file_then_remove_one(app: AppTest, seeded_home:
     assert error.startswith("**broken.txt** was not added: not valid UTF-8 (byte 0xe9 at offset 3)")
     names = " ".join(shown(app.sidebar.markdown))
     assert "notes.txt" in names and "broken.txt" not in names
-    assert (home / "uploads" / "notes.txt").read_bytes() == NOTES
-    assert not (home / "uploads" / "broken.txt").exists(), "a failed upload leaves nothing behind"
+    assert (uploads / "notes.txt").read_bytes() == NOTES
+    assert not (uploads / "broken.txt").exists(), "a failed upload leaves nothing behind"
     assert not app.sidebar.file_uploader[0].value, "the uploader is empty again"
 
     reply = ask(app, "Who is the lighthouse keeper on Skerry Island?")
@@ -301,7 +303,7 @@ def test_upload_a_good_and_a_bad_file_then_remove_one(app: AppTest, seeded_home:
     assert not app.exception, app.exception
     assert "Removed: notes.txt" in shown(app.sidebar.success)
     assert "notes.txt" not in " ".join(shown(app.sidebar.markdown))
-    assert not (home / "uploads" / "notes.txt").exists()
+    assert not (uploads / "notes.txt").exists()
     assert "north-korean-troops-in-kursk.txt" in " ".join(shown(app.sidebar.markdown))
 
 
@@ -384,7 +386,7 @@ def pipeline(tmp_path: Path, embedder: Any) -> Pipeline:
 
 
 def test_add_uploads_refuses_what_it_cannot_index_and_keeps_the_good_version(pipeline: Pipeline) -> None:
-    folder = pipeline.settings.home / "uploads"
+    folder = pipeline.settings.home / "uploads" / pipeline.settings.collection
     report = add_uploads(pipeline, [("notes.txt", NOTES), ("..", NOTES), ("tool.exe", b"MZ")])
     assert [Path(s).name for s in report.added] == ["notes.txt"]
     reasons = dict(report.failed)
@@ -440,10 +442,6 @@ def test_sessions_share_one_pipeline_one_call_at_a_time(pipeline: Pipeline) -> N
 
 
 def test_qa_ui_starts_the_app_on_loopback(tmp_path: Path) -> None:
-    from qa import cli
-
-    if "ui" not in cli.COMMANDS:
-        pytest.skip("`qa ui` is not in qa/cli.py yet")
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "QA_"))}
     command = [sys.executable, "-m", "qa", "--home", str(tmp_path / "home"), "ui", "--port", str(port)]
@@ -497,10 +495,10 @@ def test_history_keeps_answered_turns_and_drops_errors() -> None:
         {"role": "user", "content": "q4 (interrupted)"},
     ]
     assert history(messages) == [
-        {"role": "user", "content": "q1"},
-        {"role": "assistant", "content": "a1"},
-        {"role": "user", "content": "q3"},
-        {"role": "assistant", "content": "The documents don't say."},
+        Turn("user", "q1"),
+        Turn("assistant", "a1"),
+        Turn("user", "q3"),
+        Turn("assistant", "The documents don't say."),
     ]
 
 
@@ -532,7 +530,7 @@ def test_answer_markdown_marks_unsupported_sentences_and_the_meta_line() -> None
         False,
         "openai",
         "gpt-x",
-        citations=(Citation(1, "d", "docs/a.pdf", 10, 20, "quote one", page=2),),
+        citations=(make_citation(1, "d", "docs/a.pdf", 10, 20, "quote one", page=2),),
         unsupported=("This is made up.",),
         latency_ms=1234.5,
     )
@@ -540,15 +538,15 @@ def test_answer_markdown_marks_unsupported_sentences_and_the_meta_line() -> None
         "It is so [1]. :orange-background[⚠ This is made up.] It is [2] so."
     )
     assert render.meta_line(answer) == "openai · gpt-x · 1.23 s"
-    assert render.position(answer.citations[0]) == "page 2 · chars 10–20"
-    assert "a.pdf · page 2 · chars 10–20" in html.unescape(render.citation_label(answer.citations[0]))
+    assert render.position(answer.citations[0]) == "page 2, chars 10-20"
+    assert "a.pdf · page 2, chars 10-20" in html.unescape(render.citation_label(answer.citations[0]))
 
 
-def test_passage_around_keeps_whole_lines_near_the_quote() -> None:
+def test_an_excerpt_keeps_whole_lines_near_the_quote() -> None:
     text = SEED.read_text(encoding="utf-8")
     start = text.index("Moscow has appointed")
     end = text.index("intelligence said.", start) + len("intelligence said.")
-    passage = render.passage_around(text, start, end)
+    passage = render.excerpt_around(text, start, end)
     assert passage.quote == text[start:end]
     assert passage.before.startswith("… HUR said that some 12 000") and passage.before.endswith("the war.\n")
     assert passage.after.startswith("\n“The troops sent by Pyongyang") and passage.after.endswith("HUR said. …")

@@ -29,7 +29,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from qa import QA, Settings
 from qa.answer_log import AnswerLog
-from tests.conftest import SEED, SEED_QUESTION
+from tests.conftest import SEED, SEED_QUESTION, missing
 from tests.processes import free_port, server_process
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -37,13 +37,14 @@ APP = ROOT / "ui" / "app.py"
 ARTIFACTS = ROOT / "test-artifacts"
 CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(
-        not (CHROMIUM.is_file() and CHROMEDRIVER.is_file()),
-        reason="needs /usr/bin/chromium and /usr/bin/chromedriver (apt install chromium chromium-driver)",
-    ),
-]
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module", autouse=True)
+def chromium() -> None:
+    """Skip without Chromium and its driver (fail under CI), before any server starts."""
+    if not (CHROMIUM.is_file() and CHROMEDRIVER.is_file()):
+        missing(f"{CHROMIUM} or {CHROMEDRIVER}", "apt install chromium chromium-driver")
 
 
 @pytest.fixture(scope="module")

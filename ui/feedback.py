@@ -43,15 +43,15 @@ def _record(answers: AnswerLog, message: dict[str, Any]) -> None:
     if thumbs is None:
         return
     good = bool(thumbs)
-    verdict = {"good": good, "correction": None if good else (correction or "").strip() or None,
-               "should_refuse": not good and bool(refuse)}  # fmt: skip
+    fixed = None if good else str(correction or "").strip() or None
+    should_refuse = not good and bool(refuse)
     try:
-        answers.verdict(message["answer_id"], **verdict)
+        answers.verdict(message["answer_id"], good=good, correction=fixed, should_refuse=should_refuse)
     except (QAError, OSError) as exc:
         message["verdict_error"] = str(exc)
         return
     message.pop("verdict_error", None)
-    message["verdict"] = verdict
+    message["verdict"] = {"good": good, "correction": fixed, "should_refuse": should_refuse}
 
 
 def rate(settings: Settings, message: dict[str, Any]) -> None:

@@ -15,10 +15,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from qa import QA, DocInfo, Document, IngestReport, QAError, Settings
-from qa.records import Answer
-from ui.render import Passage, passage_around
+from qa.records import Answer, Turn
+from ui.render import Excerpt, excerpt_around
 
-Turn = dict[str, str]
 _DEFAULTS = Settings()
 
 
@@ -49,8 +48,8 @@ def history(messages: Sequence[Mapping[str, object]]) -> list[Turn]:
     turns: list[Turn] = []
     for before, message in itertools.pairwise(messages):
         if before["role"] == "user" and "answer" in message:
-            turns.append({"role": "user", "content": str(before["content"])})
-            turns.append({"role": "assistant", "content": str(message["content"])})
+            turns.append(Turn("user", str(before["content"])))
+            turns.append(Turn("assistant", str(message["content"])))
     return turns
 
 
@@ -118,11 +117,11 @@ class Pipeline:
         with self.lock:
             yield from self.qa.ask_stream(question, history, backend=backend, k=k, docs=docs)
 
-    def passages(self, answer: Answer) -> dict[int, Passage]:
+    def excerpts(self, answer: Answer) -> dict[int, Excerpt]:
         """Each citation's quote with the text around it in its document (just the quote if the document
         is gone or has changed since)."""
         texts: dict[str, str | None] = {}
-        out: dict[int, Passage] = {}
+        out: dict[int, Excerpt] = {}
         for c in answer.citations:
             if c.doc_id not in texts:
                 try:
@@ -131,5 +130,5 @@ class Pipeline:
                     texts[c.doc_id] = None
             text = texts[c.doc_id]
             fresh = text is not None and text[c.start : c.end] == c.quote
-            out[c.n] = passage_around(text, c.start, c.end) if text and fresh else Passage("", c.quote, "")
+            out[c.n] = excerpt_around(text, c.start, c.end) if text and fresh else Excerpt("", c.quote, "")
         return out

@@ -13,7 +13,7 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import PurePath
 
-from qa.records import Answer, Citation, page_name
+from qa.records import Answer, Citation
 
 # Every ASCII character that means something to Streamlit's Markdown (CommonMark, GFM, math, directives,
 # emoji and icon shortcodes), written as a character reference: it shows as itself and parses as text.
@@ -47,9 +47,9 @@ def scope_note(labels: list[str], shown: int = 3) -> str:
 
 
 def position(citation: Citation) -> str:
-    """Where a quote stands: "page 2 · chars 699–863" ("slide 2", "chapter 2"; only for documents with pages)."""
-    page = f"{page_name(citation.source, citation.page)} · " if citation.page else ""
-    return f"{page}chars {citation.start}–{citation.end}"
+    """Where a quote stands in its document: "page 2, chars 699-863" ("slide 2", "chapter 2"; only for documents
+    with pages), as every front end says it."""
+    return citation.where(source=False)
 
 
 def shorten(text: str, limit: int = 72) -> str:
@@ -106,7 +106,7 @@ def verdict_note(good: bool, correction: str | None, should_refuse: bool) -> str
 
 
 @dataclass(frozen=True)
-class Passage:
+class Excerpt:
     """A quote with the text around it, as it stood in its document when the answer was given."""
 
     before: str
@@ -114,7 +114,7 @@ class Passage:
     after: str
 
 
-def passage_around(text: str, start: int, end: int, radius: int = 280) -> Passage:
+def excerpt_around(text: str, start: int, end: int, radius: int = 280) -> Excerpt:
     """The quote `text[start:end]` with up to `radius` characters each side: whole lines where the lines
     fit, else cut at a space."""
     low, high = max(0, start - radius), min(len(text), end + radius)
@@ -126,7 +126,7 @@ def passage_around(text: str, start: int, end: int, radius: int = 280) -> Passag
         high = line if line >= 0 else space if space >= 0 else high
     before = ("… " if low > 0 else "") + text[low:start]
     after = text[end:high] + (" …" if high < len(text) else "")
-    return Passage(before, text[start:end], after)
+    return Excerpt(before, text[start:end], after)
 
 
 _STYLE = f"""<style>
@@ -138,8 +138,8 @@ _STYLE = f"""<style>
 </style>"""
 
 
-def passage_html(passage: Passage) -> str:
-    """The passage with its quote highlighted, every character of document text escaped."""
+def excerpt_html(passage: Excerpt) -> str:
+    """The excerpt with its quote highlighted, every character of document text escaped."""
     body = f"{html.escape(passage.before)}<mark>{html.escape(passage.quote)}</mark>{html.escape(passage.after)}"
     return f'{_STYLE}<div class="qa-doc qa-passage">{body}</div>'
 

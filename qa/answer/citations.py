@@ -1,5 +1,7 @@
-"""Citations as pure functions: number passages, read the numbers a model cited, find quotes in their
-source and check them. No I/O; every offset points into a document's text.
+"""Citations as pure functions: number passages, read the numbers a model cited and the claims they mark,
+find quotes in their source and check them, pick the sentence that best supports a claim and tell one that
+changes a number or name. No I/O; every offset points into a document's text. The word keys they compare
+come from qa/text/words.py.
 """
 
 from __future__ import annotations
@@ -9,43 +11,13 @@ import re
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from difflib import SequenceMatcher
-from typing import Any
 
 from qa.records import Passage
 from qa.text.sentences import sentence_spans
+from qa.text.words import WORD, content_words, fold, is_name, words
 
 _CITE = re.compile(r"\[(\d+(?:\s*[,;]\s*\d+)*)\]")
 _LEADING_CITES = re.compile(r"(?:\[\d+(?:\s*[,;]\s*\d+)*\]\s*)+")
-_FOLD = str.maketrans(
-    {
-        "‘": "'",
-        "’": "'",
-        "‚": "'",
-        "‛": "'",
-        "“": '"',
-        "”": '"',
-        "„": '"',
-        "‟": '"',
-        "«": '"',
-        "»": '"',
-        "–": "-",
-        "—": "-",
-        "‐": "-",
-        "‑": "-",
-        "−": "-",
-        "\u00a0": " ",
-        "\u2007": " ",
-        "\u2009": " ",
-        "\u202f": " ",
-    }
-)
-_WORD = re.compile(r"[\w'-]+")
-STOPWORDS = frozenset(
-    "a an and are as at be been by did do does for from had has have he her his how i in is it its of on or "
-    "she that the their them they this to was were what when where which who whom whose why will with would "
-    "you about after also any can could into more most not only other over some such than then there these "
-    "those under up very we our us".split()
-)
 
 
 @dataclass(frozen=True)
@@ -108,28 +80,12 @@ _POINTING = frozenset(
 def only_points_to_sources(sentence: str) -> bool:
     """Whether a sentence (markers stripped) says nothing but where something stands: "This can be found in
     [1].", "See [2] and [3].", "(Source: [1])". Its markers belong to the sentence before it."""
-    found = [w.lower() for w in _WORD.findall(sentence)]
+    found = [w.lower() for w in WORD.findall(sentence)]
     return all(w in _POINTING for w in found)
 
 
 def _valid(numbers: list[int], valid: int, already: tuple[int, ...] = ()) -> tuple[int, ...]:
     return tuple(n for n in dict.fromkeys(numbers) if 1 <= n <= valid and n not in already)
-
-
-def fold(text: str) -> tuple[str, list[int]]:
-    """`text` with quote marks and dashes made plain, whitespace runs made one space and letters lowered,
-    plus, for every character of the result, its offset in `text`."""
-    chars: list[str] = []
-    where: list[int] = []
-    for i, ch in enumerate(text.translate(_FOLD)):
-        if ch.isspace():
-            if chars and chars[-1] == " ":
-                continue
-            ch = " "
-        for piece in ch.lower():
-            chars.append(piece)
-            where.append(i)
-    return "".join(chars), where
 
 
 def locate(quote: str, text: str, start: int = 0, end: int | None = None) -> tuple[int, int] | None:
@@ -146,130 +102,15 @@ def locate(quote: str, text: str, start: int = 0, end: int | None = None) -> tup
     return start + where[found], start + where[found + len(needle) - 1] + 1
 
 
-def words(text: str) -> set[str]:
-    """Content words of `text` as match keys: lowered, Snowball-stemmed and cut to five letters, so that
-    "Korea"/"Korean", "trains"/"training" and "deploy"/"deployment" meet; numbers are written alike, so that
-    "3 000", "3,000" and "3000" meet, and "three" and "3"."""
-    return {key for key, written in _tokens(text) if written.lower() not in STOPWORDS}
-
-
-@functools.lru_cache(maxsize=8192)
-def _tokens(text: str) -> tuple[tuple[str, str], ...]:
-    """The content words of `text` in order: (match key, the word as written, or "" for a number). Stopwords
-    are left out unless written in capitals ("US")."""
-    found: list[tuple[str, str]] = []
-    to_stem: list[int] = []
-    for m in _TOKEN.finditer(text.translate(_FOLD)):
-        if m.group("number"):
-            found.append((re.sub("[ ,]", "", m.group("number")), ""))
-            continue
-        written = m.group().strip("'-")
-        word = written.lower()
-        if word in _NUMERALS:
-            found.append((_NUMERALS[word], ""))
-        elif word in STOPWORDS:
-            if len(written) > 1 and written.isupper():
-                found.append((word, written))
-        elif len(word) > 1:
-            to_stem.append(len(found))
-            found.append((word, written))
-    for at, stem in zip(to_stem, _stemmer().stemWords([found[i][0] for i in to_stem]), strict=True):
-        found[at] = (stem[:5], found[at][1])
-    return tuple(found)
-
-
-@functools.cache
-def _stemmer() -> Any:
-    import Stemmer
-
-    return Stemmer.Stemmer("english")
-
-
 def overlap(claim: str, sentence: str) -> float:
     """Share of the claim's content words found in the sentence (0..1)."""
     wanted = words(claim)
     return len(wanted & words(sentence)) / len(wanted) if wanted else 0.0
 
 
-# "12 000", "12,000", "3.3": a group of three digits after a space or a comma goes on with the number
-_NUMBER_TEXT = r"\d{1,3}(?:[ ,]\d{3}(?!\d))+(?:\.\d+)?|\d+(?:\.\d+)?"
-_NUMBER = re.compile(_NUMBER_TEXT)
-# a number standing alone ("24th" and "1990s" are numbers too), else a word
-_TOKEN = re.compile(rf"(?<![\w.])(?P<number>{_NUMBER_TEXT})(?:st|nd|rd|th|s)?(?!\w)|[\w'-]+")
-_NUMERALS = dict(
-    [(w, str(i)) for i, w in enumerate("zero one two three four five six seven eight nine ten".split()) if i != 1]
-    + [(w, str(i)) for i, w in enumerate("eleven twelve thirteen fourteen fifteen sixteen".split(), 11)]
-    + [(w, str(i)) for i, w in enumerate("seventeen eighteen nineteen".split(), 17)]
-    + [(w, str(i * 10)) for i, w in enumerate("twenty thirty forty fifty sixty seventy eighty ninety".split(), 2)]
-    + [(w, w) for w in ("hundred", "thousand", "million", "billion", "trillion", "dozen")]
-)
-
-
-def numbers(text: str) -> set[str]:
-    """The numbers of `text`, written alike: "12 000" and "12,000" as "12000", "three" as "3" ("one" is left
-    out: it is mostly a pronoun)."""
-    return set(_numbers(text))
-
-
-@functools.lru_cache(maxsize=8192)
-def _numbers(text: str) -> frozenset[str]:
-    folded = re.sub(r"\s+", " ", text.translate(_FOLD).lower())
-    found = {re.sub("[ ,]", "", n) for n in _NUMBER.findall(folded)}
-    return frozenset(found | {_NUMERALS[w] for w in _WORD.findall(folded) if w in _NUMERALS})
-
-
-def _plain(word: str) -> str:
-    return word.lower().strip("'-").removesuffix("'s")
-
-
-def lower_case_words(texts: Sequence[str]) -> set[str]:
-    """The words `texts` use in lower case: a capitalised one of them is a common word, not a name."""
-    return {_plain(w) for t in texts for w in _WORD.findall(t.translate(_FOLD)) if w[:1].islower()}
-
-
-def names(claim: str, common: Collection[str] = (), lead: bool = True) -> set[str]:
-    """The proper names of `claim` as match keys (lowered, stemmed): its capitalised words of two letters or
-    more, except `common` words and stopwords ("US" is a name, "Us" is not). Its first word is capitalised
-    anyway: it counts only with `lead`."""
-    found = _WORD.findall(claim.translate(_FOLD))[0 if lead else 1 :]
-    capitalised = {w.strip("'-").removesuffix("'s") for w in found if w[:1].isupper()}
-    kept = {_plain(w) for w in capitalised if w.isupper() or _plain(w) not in STOPWORDS}
-    return set(_stemmer().stemWords([w for w in kept if len(w) > 1 and w not in common]))
-
-
-def _same_name(a: str, b: str) -> bool:
-    """Keys of one name: equal, or one a prefix of the other ("korea"/"korean", "ukrain"/"ukrainian")."""
-    short, long = sorted((a, b), key=len)
-    return a == b or (len(short) >= 4 and long.startswith(short) and len(long) - len(short) <= 3)
-
-
-def has_names(wanted: Collection[str], text: str) -> bool:
-    """Whether `text` holds every name in `wanted` (keys from `names`); a hyphenated word holds its parts."""
-    if not wanted:
-        return True
-    keys = _name_keys(text)
-    return all(n in keys or any(_same_name(n, k) for k in keys) for n in wanted)
-
-
-@functools.lru_cache(maxsize=8192)
-def _name_keys(text: str) -> frozenset[str]:
-    """Every word of `text` keyed as `names` keys names; a hyphenated word also as its parts."""
-    found = _WORD.findall(text.translate(_FOLD))
-    return frozenset(_stemmer().stemWords([_plain(p) for w in found for p in (w, *w.split("-")) if _plain(p)]))
-
-
-def _is_name(written: str, common: Collection[str]) -> bool:
-    """A word written capitalised that is not a common word (as in `names`)."""
-    return (
-        written[:1].isupper()
-        and (written.isupper() or _plain(written) not in STOPWORDS)
-        and (_plain(written) not in common)
-    )
-
-
 def _facts(text: str, common: Collection[str]) -> list[tuple[str, bool]]:
     """The content words of `text` in order, each with whether it is a number or a name."""
-    return [(key, not written or _is_name(written, common)) for key, written in _tokens(text)]
+    return [(key, not written or is_name(written, common)) for key, written in content_words(text)]
 
 
 def _share(wanted: set[str], found: set[str]) -> float:

@@ -30,14 +30,13 @@ import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
-from qa.answer.citations import STOPWORDS, lower_case_words, numbers, words
 from qa.injection.detect import trusted_text
 from qa.records import Passage
 from qa.text.sentences import sentence_spans
+from qa.text.words import STOPWORDS, digit_numbers, lower_case_words, numbers, plain, words
 
 _ASKING = frozenset(words("what which who whom whose when where why how many much name names kind type"))
 _WRITTEN = re.compile(r"[A-Za-z][\w'’-]*")
-_DIGITS = re.compile(r"\d(?:[\d,. ]*\d)?")  # a number written in digits ("4", "12,000", "12 000", "3.5")
 _LINKING = frozenset("of the and for de la du von van".split())  # skipped when reading initials
 # A document lacking more than this share of the question's weighted words does not answer it. Chosen with
 # min_evidence 0.42 on the first half of squad2_500 (75% of its questions refused with their gold paragraph left
@@ -80,7 +79,7 @@ def missing_share(weights: dict[str, float], passage: str) -> float:
 
 def absent_numbers(question: str, passage: str) -> frozenset[str]:
     """The numbers the question writes in digits that the passage does not state (in any writing)."""
-    stated = numbers(" ; ".join(_DIGITS.findall(question)))
+    stated = digit_numbers(question)
     return frozenset(stated - numbers(passage)) if stated else frozenset()
 
 
@@ -88,7 +87,7 @@ def question_names(question: str, common: Collection[str]) -> list[str]:
     """The names the question gives: its capitalised words after the first, except stopwords and the words
     in `common` (used in lower case by the passages or the question, so common words)."""
     found = _WRITTEN.findall(question)[1:]
-    return [w for w in found if w[:1].isupper() and w.lower() not in STOPWORDS and _plain(w) not in common and words(w)]
+    return [w for w in found if w[:1].isupper() and w.lower() not in STOPWORDS and plain(w) not in common and words(w)]
 
 
 def absent_names(question: str, passage: str, context: Sequence[str]) -> frozenset[str]:
@@ -115,10 +114,6 @@ def judge(question: str, doc_id: str, passages: Sequence[Passage]) -> Evidence:
         absent_numbers(question, own),
         absent_names(question, own, texts),
     )
-
-
-def _plain(word: str) -> str:
-    return word.lower().replace("’", "'").strip("'-").removesuffix("'s")
 
 
 def _holds(key: str, text: str) -> bool:

@@ -17,12 +17,12 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from qa.answer.citations import STOPWORDS, words
 from qa.answer.kinds import PREFERRED_ONLY, answer_type, has_type
 from qa.index.embedders import Embedder, Encoded, TokenEncoder
 from qa.injection.detect import untrusted
 from qa.records import Passage
 from qa.text.sentences import Unit, units
+from qa.text.words import STOPWORDS, words
 
 _FOLLOWING_CAP = 500  # characters of what follows an announcement that are read with it
 _ANNOUNCES = re.compile(

@@ -15,19 +15,15 @@ from qa.answer.citations import (
     claims,
     clauses,
     contradicts,
-    fold,
-    has_names,
     locate,
-    lower_case_words,
-    names,
-    numbers,
     overlap,
     quoted_spans,
     statements,
-    words,
 )
-from qa.injection.detect import contains_instructions, is_instruction, trusted_text, untrusted, untrusted_spans
+from qa.injection.detect import trusted_text, untrusted, untrusted_spans
+from qa.injection.instruction import is_instruction
 from qa.records import Citation, Passage
+from qa.text.words import fold, has_names, lower_case_words, name_keys, numbers, words
 
 MIN_SUPPORT = 0.34  # share of a claim's content words its quote must carry
 # An uncited sentence is credited to a passage sentence holding at least this share of its content words (at
@@ -79,10 +75,7 @@ class _Numbering:
             if (c.doc_id, c.start, c.end) == (p.doc_id, doc_start, doc_end):
                 return c.n
         n = len(self.citations) + 1
-        flagged = contains_instructions(p.text)
-        self.citations.append(
-            Citation(n, p.doc_id, p.source, doc_start, doc_end, p.text[start:end], p.page_at(doc_start), flagged)
-        )
+        self.citations.append(Citation(n, p.span.within(start, end), p.span.contains_instructions))
         return n
 
 
@@ -128,7 +121,7 @@ Backing = list[tuple[Passage, Span]]
 def _plainly(claim: str, passages: Sequence[Passage], common: Collection[str]) -> tuple[Passage, Span] | None:
     """The sentence of `passages` that plainly states `claim`: it holds AUTO_CITE of its content words (and of
     each of its clauses') and every number and name it states."""
-    admits = _admits(claim, AUTO_CITE, names(claim, common))
+    admits = _admits(claim, AUTO_CITE, name_keys(claim, common))
     spans = [(p, _span(claim, p, admits, AUTO_CITE, quotes=False)) for p in passages]
     return max(((p, s) for p, s in spans if s), key=lambda ps: ps[1][2], default=None)
 
@@ -180,7 +173,7 @@ def _contradicted(claim: str, passages: Sequence[Passage], common: Collection[st
 def _cited(claim: Claim, cited: Sequence[Passage], common: Collection[str]) -> Backing:
     """The passages a claim cites that back it, best first: each that holds its names, at a quote it wrote or
     at the sentence holding its numbers that best supports it (MIN_SUPPORT)."""
-    named, admits = names(claim.text, common, lead=False), _admits(claim.text, MIN_SUPPORT)
+    named, admits = name_keys(claim.text, common, lead=False), _admits(claim.text, MIN_SUPPORT)
     spans = [(p, _span(claim.text, p, admits, MIN_SUPPORT, quotes=True)) for p in cited if has_names(named, p.text)]
     return sorted(((p, s) for p, s in spans if s), key=lambda ps: -ps[1][2])
 

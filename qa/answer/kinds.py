@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import re
 
-from qa.answer.citations import words
 from qa.text.sentences import looks_like_code
+from qa.text.words import DIGIT_RUN, words
 
 _MONTHS = (
     "january|february|march|april|may|june|july|august|september|october|november|december|"
@@ -80,7 +80,7 @@ _CODE_TOKEN = re.compile(r"\b[a-z]\w*_\w+\b|\b[a-z]{2,}[A-Z]\w*\b|\b[A-Za-z_][\w
 _DATE = re.compile(
     rf"\b(1\d{{3}}|20\d{{2}}|\d{{1,4}}s|{_MONTHS}|{_DAYS})\b|\b\d{{1,2}}(st|nd|rd|th)\b|\bcentury\b", re.I
 )
-_NUMBER = re.compile(rf"\b\d[\d,.\s]*\b|\b({_NUMBER_WORDS})\b", re.I)
+_NUMBER = re.compile(rf"{DIGIT_RUN}|\b({_NUMBER_WORDS})\b", re.I)  # digits as they stand, or in words
 _MONEY = re.compile(
     r"[$€£¥₽]|\b(dollars?|euros?|pounds?|rubles?|roubles?|yuan|yen|won|francs?|rupees?|usd|eur|gbp)\b", re.I
 )
@@ -140,7 +140,7 @@ def has_type(kind: str | None, sentence: str, question: str) -> bool:
         return bool(people(sentence, question))
     if kind == "place":
         return bool(places(sentence, question))
-    return bool(names(sentence, question))  # name, who, where: any name the question lacks
+    return bool(new_names(sentence, question))  # name, who, where: any name the question lacks
 
 
 def has_command(text: str) -> bool:
@@ -170,7 +170,9 @@ def _clean(name: str) -> str:
     return " ".join(parts)
 
 
-def _new_names(sentence: str, question: str) -> list[tuple[re.Match[str], str]]:
+def _new_name_matches(sentence: str, question: str) -> list[tuple[re.Match[str], str]]:
+    """The runs of capitalised words in `sentence` (opening words like "The" cut off), each with its match, that
+    hold a content word the question lacks."""
     asked = words(question)
     found = []
     for match in _CAPITALISED.finditer(sentence):
@@ -181,16 +183,17 @@ def _new_names(sentence: str, question: str) -> list[tuple[re.Match[str], str]]:
     return found
 
 
-def names(sentence: str, question: str) -> list[str]:
-    """Capitalised names in `sentence` that the question does not contain."""
-    return [name for _, name in _new_names(sentence, question)]
+def new_names(sentence: str, question: str) -> list[str]:
+    """The names `sentence` gives that are new to the question: its runs of capitalised words ("North Korea",
+    "Minister Yevkurov") with a content word the question lacks."""
+    return [name for _, name in _new_name_matches(sentence, question)]
 
 
 def people(sentence: str, question: str) -> list[str]:
     """Names that look like a person's: two or more capitalised words not ending in an adjective of
     nationality ("North Korean"), or a name right after a title ("Minister Yevkurov")."""
     found = []
-    for match, name in _new_names(sentence, question):
+    for match, name in _new_name_matches(sentence, question):
         parts = name.split()
         if name.isupper() or _MONTH_OR_DAY.search(name):
             continue
@@ -205,7 +208,7 @@ def places(sentence: str, question: str) -> list[str]:
     """Names used as places: after a preposition of place ("in Kursk", "from North Korea"), not followed by
     the noun they modify ("DPRK troops"), and not a person's title or a month or day."""
     found = []
-    for match, name in _new_names(sentence, question):
+    for match, name in _new_name_matches(sentence, question):
         if _MONTH_OR_DAY.search(name) or _TITLE.search(name):
             continue
         after = re.match(r"\s+([a-z]+)", sentence[match.end() :])

@@ -9,21 +9,23 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Generator, Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass, replace
+from typing import Literal
 
-from qa.answer.citations import label, words
+from qa.answer.citations import label
 from qa.answer.evidence import judge
 from qa.answer.extractive import Candidate, Weights, score
 from qa.answer.grounding import REFUSAL_TEXT, Grounded, ground, is_refusal, looks_like_instruction, with_markers
 from qa.answer.kinds import answer_type, has_type
+from qa.errors import InputError
 from qa.index.embedders import Embedder
-from qa.injection.detect import contains_instructions
+from qa.index.retrieval import Retriever
 from qa.llm.base import LLM, Message, Weighing
-from qa.records import Answer, Citation, Event, Hit, Passage
+from qa.records import Answer, Citation, DocFilter, Event, Passage, Span, Turn
 from qa.text.tokens import count_tokens
+from qa.text.words import words
 
-Search = Callable[[str, int], list[Hit]]
 _ASKING = frozenset(words("what which who whom whose when where why how many much name names kind type"))
 
 REFUSAL_MARK = "NOT IN DOCUMENTS"
@@ -46,14 +48,21 @@ REFUSE_AT = 0.25
 _FOLLOW_UP = re.compile(r"\b(he|she|it|they|him|her|them|his|hers|its|their|this|that|these|those|there|then)\b", re.I)
 
 
-@dataclass(frozen=True)
-class Turn:
-    role: str  # "user" or "assistant"
-    content: str
-
-
 def as_turns(history: Sequence[Turn | dict[str, str]]) -> list[Turn]:
-    return [t if isinstance(t, Turn) else Turn(str(t["role"]), str(t["content"])) for t in history]
+    """The history as `Turn`s; a turn may also be given as {"role": "user" | "assistant", "content": ...}."""
+    return [t if isinstance(t, Turn) else _turn(t) for t in history]
+
+
+_ROLES: dict[str, Literal["user", "assistant"]] = {"user": "user", "assistant": "assistant"}
+
+
+def _turn(item: dict[str, str]) -> Turn:
+    role = _ROLES.get(str(item.get("role")))
+    if role is None:
+        raise InputError(
+            f"a turn of the history has role {item.get('role')!r}; give each turn the role 'user' or 'assistant'"
+        )
+    return Turn(role, str(item["content"]))
 
 
 @dataclass(frozen=True)
@@ -63,6 +72,7 @@ class Options:
     context_tokens: int = 4096
     answer_tokens: int = 256
     min_evidence: float = 0.33  # below this the best sentence is not evidence of an answer (chosen on squad2_500)
+    only: DocFilter | None = None  # the documents answers may draw on (None: all)
     refuse_at: float = REFUSE_AT  # an LLM's odds of refusing at or above this refuse; 0: its likeliest token decides
 
 
@@ -86,8 +96,8 @@ def relevant(question: str, best: Candidate, passages: Sequence[Passage], min_ev
 class Answerer:
     """Runs the pipeline for one backend (`generator` None means extractive)."""
 
-    def __init__(self, search: Search, reader: Embedder, generator: LLM | None, options: Options) -> None:
-        self._search = search
+    def __init__(self, retriever: Retriever, reader: Embedder, generator: LLM | None, options: Options) -> None:
+        self._retriever = retriever
         self._reader = reader  # reads candidate sentences (qa.backends.make_reader)
         self._generator = generator
         self._options = options
@@ -99,11 +109,17 @@ class Answerer:
         started = time.perf_counter()
         turns = as_turns(history)
         standalone = self._standalone(question, turns)
-        hits = self._search(standalone, self._options.k)
-        passages = [
-            Passage(i, h.doc_id, h.source, h.start, h.end, h.text, h.page, h.page_breaks) for i, h in enumerate(hits, 1)
-        ]
-        base = Answer(question, REFUSAL_TEXT, True, self.backend, self.model, standalone_question=standalone)
+        hits = self._retriever.search(standalone, self._options.k, "hybrid", self._options.only)
+        passages = [Passage(i, h) for i, h in enumerate(hits, 1)]
+        base = Answer(
+            question,
+            REFUSAL_TEXT,
+            True,
+            self.backend,
+            self.model,
+            standalone_question=standalone,
+            passages=tuple(passages),
+        )
         if self._generator is None:
             # the extractive backend answers only when its best sentence is evidence of an answer; an LLM gets
             # every question retrieval found passages for, and its answer is judged after grounding (_judge)
@@ -130,19 +146,7 @@ class Answerer:
         second = next((c for c in ranked[1:] if not _overlaps(c, ranked[0])), None)
         if second and second.score >= ranked[0].score - Weights().second_within:
             picked.append(second)
-        quotes = tuple(
-            Citation(
-                n,
-                c.passage.doc_id,
-                c.passage.source,
-                c.start,
-                c.end,
-                c.text,
-                c.passage.page_at(c.start),
-                contains_instructions(c.passage.text),
-            )
-            for n, c in enumerate(picked, 1)
-        )
+        quotes = tuple(Citation(n, _quoted(c), c.passage.span.contains_instructions) for n, c in enumerate(picked, 1))
         text = " ".join(with_markers(" ".join(c.text.split()), f"[{n}]") for n, c in enumerate(picked, 1))
         return replace(base, text=text, refused=False, citations=quotes)
 
@@ -207,6 +211,13 @@ class Answerer:
         if self._generator is None:
             return heuristic_standalone(question, history)
         return condense(self._generator, question, history) or heuristic_standalone(question, history)
+
+
+def _quoted(c: Candidate) -> Span:
+    """The candidate sentence as a span of its document."""
+    span = c.passage.span.within(c.start - c.passage.start, c.end - c.passage.start)
+    assert span.text == c.text
+    return span
 
 
 def _overlaps(a: Candidate, b: Candidate) -> bool:

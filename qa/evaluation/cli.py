@@ -125,7 +125,8 @@ def _updater(bar: Any) -> Any:
 
 
 def _terminal_summary(summary: Any) -> str:
-    from qa.evaluation.report import format_value, loud_lines
+    from qa.evaluation.report import loud_lines
+    from qa.evaluation.tables import format_value
 
     c, n = summary.config, summary.counts
     lines = [
@@ -150,7 +151,7 @@ def _terminal_summary(summary: Any) -> str:
 
 
 def _compare(args: argparse.Namespace) -> int:
-    from qa.evaluation.report import compare, write_comparison
+    from qa.evaluation.comparison import compare, write_comparison
 
     comparison = compare(args.runs[0], args.runs[1])
     if args.out:

@@ -1,7 +1,6 @@
-"""Evaluation metrics: pure, deterministic functions over strings and per-question scores; no LLM judge.
-
-Answers are compared after SQuAD normalisation (`normalize`). A metric whose denominator is empty (no
-citations, no unanswerable questions, ...) is None, shown as "n/a": never a silent 0 or 1.
+"""The metric functions: pure and deterministic, over strings (answers, quotes, passages) and numbers; no LLM
+judge. Answers are compared after SQuAD normalisation (`normalize`). What a question scores and how a run's
+figures are made from the scores is qa/evaluation/scores.py's job; where a quote ends, qa/evaluation/quote_ends.py's.
 """
 
 from __future__ import annotations
@@ -12,12 +11,8 @@ import string
 import unicodedata
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
-
-Value = float | int | None
 
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
-_MARKERS = re.compile(r"\s*\[\d+\]")
 EVIDENCE_COVERAGE = 0.8  # share of an evidence sentence's tokens a passage must hold to count as retrieving it
 OVERLAP_F1 = 0.5  # token F1 at which a quote overlaps an evidence sentence
 
@@ -36,11 +31,6 @@ def normalize(text: str) -> str:
 def tokens(text: str) -> list[str]:
     """The normalised text's words."""
     return normalize(text).split()
-
-
-def strip_markers(text: str) -> str:
-    """The answer text without its citation markers ("It is so [1]." -> "It is so.")."""
-    return _MARKERS.sub("", text)
 
 
 def contains(haystack: str, needle: str) -> bool:
@@ -117,52 +107,6 @@ def supports(quote: str, evidence: Sequence[str], golds: Sequence[str]) -> bool:
     return any(overlaps(quote, e) for e in evidence) or any(contains(quote, g) for g in golds)
 
 
-SENTENCE_FINAL = ".!?…:;"
-CLOSERS = "\"'”’»›)]}"  # closing quotes and brackets that may follow a sentence's final punctuation
-# what starts a new block on the next line: indentation, a list marker, a heading, a table row, a code fence
-_BLOCK_START = re.compile(r"[ \t]+\S|(?:[-*+•]|\d+[.)])[ \t]|#|\||```|~~~")
-_LINE_PREFIX = re.compile(r"[ \t]*(?:(?:[-*+•]|\d+[.)]|#+|>|\|)[ \t]*)?")  # indentation and a block marker
-_FENCE = re.compile(r"^[ \t]*(?:```|~~~)", re.M)
-
-
-def _block_line(document: str, line_start: int) -> bool:
-    """Whether the line starting at `line_start` is a block of its own: it opens with a block marker (or
-    indentation), or it lies inside a fenced code block."""
-    line_end = document.find("\n", line_start)
-    if _BLOCK_START.match(document[line_start : line_end if line_end >= 0 else None]):
-        return True
-    return len(_FENCE.findall(document, 0, line_start)) % 2 == 1
-
-
-def ends_mid_sentence(document: str, start: int, end: int) -> bool:
-    """Whether the quote `document[start:end]` stops where its document goes on with the same sentence.
-
-    Independent of qa's sentence splitter. The quote ends cleanly if, past any trailing whitespace, it reaches
-    the end of the document; or its last character is sentence-final punctuation (. ! ? … : ;), optionally
-    followed by closing quotes or brackets; or the document goes on with a blank line, or with a line break
-    and the start of a new block (indentation, a list marker, a heading `#`, a table row `|`, a code fence);
-    or it is a whole line that is a block of its own (a heading, list item, table row or code line), or a
-    table cell (a tab follows it).
-    Anything else (mid-line, or at a hard-wrapped line break followed by more of the sentence) is counted.
-    """
-    body = document[start:end].rstrip()
-    rest = document[start + len(body) :]
-    last = body.rstrip(CLOSERS)[-1:]
-    if not body or not rest.strip() or (last and last in SENTENCE_FINAL):
-        return False
-    if rest.startswith("\t"):
-        return False  # a table cell: the loaders separate cells with a tab
-    line_end = re.match(r"[ \t|]*(?:\r?\n|$)", rest)
-    if line_end is None:
-        return True  # the line goes on
-    following = rest[line_end.end() :]
-    if re.match(r"[ \t]*(?:\r?\n|$)", following) or _BLOCK_START.match(following):
-        return False  # a blank line, or a new block, follows
-    line_start = document.rfind("\n", 0, start + len(body)) + 1
-    whole = start <= line_start or _LINE_PREFIX.fullmatch(document[line_start:start]) is not None
-    return not (whole and _block_line(document, line_start))
-
-
 def percentile(values: Sequence[float], q: float) -> float | None:
     """The nearest-rank percentile: the smallest value with at least q% of the values at or below it."""
     if not values:
@@ -172,10 +116,12 @@ def percentile(values: Sequence[float], q: float) -> float | None:
 
 
 def mean(values: Sequence[float]) -> float | None:
+    """The arithmetic mean, or None without values."""
     return sum(values) / len(values) if values else None
 
 
 def ratio(part: int, whole: int) -> float | None:
+    """part / whole, or None when there is no whole."""
     return part / whole if whole else None
 
 
@@ -185,135 +131,3 @@ def prf(true_positives: int, predicted: int, actual: int) -> tuple[float | None,
     if precision is None or recall is None:
         return precision, recall, None
     return precision, recall, (2 * precision * recall / (precision + recall) if precision + recall else 0.0)
-
-
-@dataclass(frozen=True)
-class Scores:
-    """One question's scores. A failed question (an exception) counts as answered wrongly and not refused."""
-
-    answerable: bool
-    refused: bool
-    failed: bool
-    em: float
-    f1: float
-    contained: bool
-    doc_recall: float | None  # None without gold documents
-    rr: float | None
-    evidence_recall: float | None  # None without gold evidence
-    citations: int
-    valid_citations: int
-    supporting_citations: int
-    latency_ms: float
-    prompt_tokens: int
-    completion_tokens: int
-    mid_sentence_citations: int = 0  # citations whose quote ends in the middle of a sentence (`ends_mid_sentence`)
-    without_gold_refused: bool | None = None  # asked again with its gold documents left out: refused? (None: not)
-
-    @property
-    def correct(self) -> bool:
-        """Answerable: answered with a gold answer in the text or quotes. Unanswerable: refused."""
-        return (not self.refused and self.contained) if self.answerable else self.refused
-
-
-def _retrieval(rows: Sequence[Scores]) -> dict[str, Value]:
-    docs = [r for r in rows if r.answerable and r.doc_recall is not None]
-    evidence = [r.evidence_recall for r in rows if r.answerable and r.evidence_recall is not None]
-    return {
-        "doc_recall_at_k": mean([r.doc_recall or 0.0 for r in docs]),
-        "evidence_recall_at_k": mean(evidence),
-        "mrr": mean([r.rr or 0.0 for r in docs]),
-    }
-
-
-def _answers(rows: Sequence[Scores]) -> dict[str, Value]:
-    answerable = [r for r in rows if r.answerable]
-    overall = [(r.em, r.f1) if r.answerable else (float(r.refused),) * 2 for r in rows]
-    return {
-        "accuracy": mean([float(r.correct) for r in rows]),
-        "gold_contained": mean([float(r.contained and not r.refused) for r in answerable]),
-        "exact_match": mean([r.em for r in answerable]),
-        "f1": mean([r.f1 for r in answerable]),
-        "squad2_exact_match": mean([em for em, _ in overall]),
-        "squad2_f1": mean([f for _, f in overall]),
-    }
-
-
-def _citations(rows: Sequence[Scores]) -> dict[str, Value]:
-    answerable = [r for r in rows if r.answerable]
-    return {
-        "quote_validity": ratio(sum(r.valid_citations for r in rows), sum(r.citations for r in rows)),
-        "citation_precision": ratio(
-            sum(r.supporting_citations for r in answerable), sum(r.citations for r in answerable)
-        ),
-        "citation_recall": mean([float(r.supporting_citations > 0) for r in answerable]),
-        "quotes_mid_sentence": sum(r.mid_sentence_citations for r in rows),
-        "quotes_mid_sentence_share": ratio(sum(r.mid_sentence_citations for r in rows), sum(r.citations for r in rows)),
-    }
-
-
-def _refusals(rows: Sequence[Scores]) -> dict[str, Value]:
-    hits = sum(r.refused and not r.answerable for r in rows)
-    precision, recall, f = prf(hits, sum(r.refused for r in rows), sum(not r.answerable for r in rows))
-    asked = [r.without_gold_refused for r in rows if r.without_gold_refused is not None]
-    return {
-        "refusal_precision": precision,
-        "refusal_recall": recall,
-        "refusal_f1": f,
-        "without_gold_refused": mean([float(refused) for refused in asked]),
-    }
-
-
-def _cost(rows: Sequence[Scores]) -> dict[str, Value]:
-    done = [r for r in rows if not r.failed]
-    latencies = [r.latency_ms for r in rows]
-    return {
-        "latency_p50_ms": percentile(latencies, 50),
-        "latency_p95_ms": percentile(latencies, 95),
-        "prompt_tokens": mean([r.prompt_tokens for r in done]),
-        "completion_tokens": mean([r.completion_tokens for r in done]),
-        "failures": sum(r.failed for r in rows),
-    }
-
-
-def aggregate(rows: Sequence[Scores]) -> dict[str, Value]:
-    """Every run-level metric from the per-question scores (see `DEFINITIONS`)."""
-    return {**_retrieval(rows), **_answers(rows), **_citations(rows), **_refusals(rows), **_cost(rows)}
-
-
-DEFINITIONS: dict[str, str] = {
-    "doc_recall_at_k": "share of answerable questions with a passage from a gold document among the top k retrieved",
-    "evidence_recall_at_k": "share of answerable questions with a top-k passage that contains a gold evidence "
-    "sentence (normalised substring, or >= 80% of its tokens)",
-    "mrr": "mean over answerable questions of 1/rank of the first passage from a gold document (0 if not in top k)",
-    "accuracy": "share of all questions handled right: answerable -> answered with a gold answer in the text or "
-    "quotes; unanswerable -> refused",
-    "gold_contained": "share of answerable questions answered (not refused) with a normalised gold answer, as whole "
-    "words, in the answer text or a quote",
-    "exact_match": "SQuAD exact match of the answer text (markers stripped) against any gold answer, over "
-    "answerable questions (a refusal scores 0)",
-    "f1": "SQuAD token F1 of the answer text against the best gold answer, over answerable questions "
-    "(a refusal scores 0)",
-    "squad2_exact_match": "SQuAD 2.0 convention over all questions: exact match if answerable, 1 if an "
-    "unanswerable question was refused",
-    "squad2_f1": "SQuAD 2.0 convention over all questions: F1 if answerable, 1 if an unanswerable question was refused",
-    "quote_validity": "share of all citations whose quote equals the document text at its offsets (must be 100%)",
-    "citation_precision": "share of citations (of answerable questions) whose quote overlaps a gold evidence "
-    "sentence (containment either way, or token F1 >= 0.5) or contains a gold answer",
-    "citation_recall": "share of answerable questions with at least one such supporting citation",
-    "quotes_mid_sentence": "citations whose quote ends in the middle of a sentence of its document: not at the "
-    "document's end, sentence-final punctuation (. ! ? … : ;, then any closing quotes or brackets), a blank line, "
-    "a new block (list item, heading, table row, code fence, indented line) or the end of such a line (should be 0)",
-    "quotes_mid_sentence_share": "the same as a share of all citations",
-    "refusal_precision": "share of refusals that were for unanswerable questions",
-    "refusal_recall": "share of unanswerable questions that were refused",
-    "refusal_f1": "harmonic mean of refusal precision and recall",
-    "without_gold_refused": "share of answerable questions refused when asked again with their gold documents left "
-    "out of the search (`--without-gold`; n/a without it)",
-    "latency_p50_ms": "median wall-clock time of `qa.ask` per question, nearest-rank percentile, ms",
-    "latency_p95_ms": "95th percentile of the same, nearest-rank, ms",
-    "prompt_tokens": "mean prompt tokens per answer (tiktoken o200k_base; 0 for the extractive backend)",
-    "completion_tokens": "mean completion tokens per answer (tiktoken o200k_base)",
-    "failures": "questions whose search or answer raised an error (recorded, counted wrong, run continues)",
-}
-COUNTS = ("failures", "quotes_mid_sentence")
-RATES = tuple(name for name in DEFINITIONS if not name.endswith(("_ms", "_tokens")) and name not in COUNTS)

@@ -1,7 +1,10 @@
-"""The evaluation runner: a question set against a folder of documents, scored per question and per run.
+"""The evaluation runner: a question set against a folder of documents, each question asked once and scored,
+the run's figures and its folder.
 
 ```python
-from qa.evaluation.runner import evaluate, compare
+from qa.evaluation.comparison import compare
+from qa.evaluation.runner import evaluate
+
 run = evaluate("eval/seed.jsonl", "seeds/", backend="extractive", out="runs/seed-extractive")
 run.metrics["gold_contained"], run.metrics["quote_validity"]
 print(compare("runs/seed-extractive", "runs/seed-llama").table())
@@ -9,8 +12,10 @@ print(compare("runs/seed-extractive", "runs/seed-llama").table())
 
 The corpus goes into an index of its own under `<QA home>/eval/` (a collection named from the corpus path,
 the embedder and the chunk settings), reused while the files are unchanged; the user's index is never touched.
+Each question is asked once: the passages it was answered from (`Answer.passages`) are what it retrieved.
 With `without_gold=True` every answerable question is asked a second time with its gold documents left out of
 the search (`QA.ask(..., exclude_docs=...)`): a realistic unanswerable question, whose right answer is a refusal.
+Checking and scoring an answer is qa/evaluation/scoring.py's job, the run folder qa/evaluation/report.py's.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ import platform
 import time
 from collections.abc import Sequence
 from contextlib import ExitStack
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import replace
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
@@ -30,95 +35,16 @@ from typing import Any
 
 from qa.api import QA
 from qa.errors import ConfigError, QAError
-from qa.evaluation import metrics
+from qa.evaluation import scoring
 from qa.evaluation.questions import Question, doc_names, load_questions, sample
-from qa.evaluation.report import Comparison, compare, counts, format_table, write_outputs
+from qa.evaluation.report import counts, write_outputs
+from qa.evaluation.results import QuestionResult, RunSummary, WithoutGold
+from qa.evaluation.scores import aggregate
 from qa.index.embedders import Embedder
-from qa.records import Answer, Hit, IngestReport, Progress
+from qa.records import Answer, IngestReport, Progress
 from qa.settings import BACKENDS, Settings
 
-__all__ = ["Comparison", "QuestionResult", "RunSummary", "WithoutGold", "compare", "evaluate"]
-
-
-@dataclass(frozen=True)
-class WithoutGold:
-    """An answerable question asked again with its gold documents left out of the search (`skipped` says why
-    it could not be, when none of them is in the index)."""
-
-    left_out: tuple[str, ...]  # the gold documents, as the question set names them
-    answer: str = ""
-    refused: bool = False
-    citations: tuple[dict[str, Any], ...] = ()
-    retrieved: tuple[dict[str, Any], ...] = ()
-    latency_ms: float = 0.0
-    error: str | None = None
-    leaked: bool = False  # a passage or citation came from a left-out document: a bug in the filter
-    skipped: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        if self.skipped:
-            return {"left_out": list(self.left_out), "skipped": self.skipped}
-        row = asdict(self) | {"left_out": list(self.left_out), "latency_ms": round(self.latency_ms, 1)}
-        return {name: value for name, value in row.items() if name != "skipped"}
-
-
-@dataclass(frozen=True)
-class QuestionResult:
-    """What happened to one question: the answer, its checked citations, the retrieved passages, scores."""
-
-    q: Question
-    answer: str
-    backend: str | None
-    model: str | None
-    citations: tuple[dict[str, Any], ...]
-    retrieved: tuple[dict[str, Any], ...]
-    error: str | None
-    scores: metrics.Scores
-    unsupported: tuple[str, ...] = ()  # the backend's sentences no passage backs (why an LLM answer was refused)
-    dropped_citations: int = 0
-    without_gold: WithoutGold | None = None
-
-    @property
-    def refused(self) -> bool:
-        return self.scores.refused
-
-    def to_dict(self) -> dict[str, Any]:
-        """One line of results.jsonl: the question's fields, then what came back."""
-        s = self.scores
-        return asdict(self.q) | {
-            "answer": self.answer,
-            "refused": s.refused,
-            "backend": self.backend,
-            "model": self.model,
-            "citations": list(self.citations),
-            "unsupported": list(self.unsupported),
-            "dropped_citations": self.dropped_citations,
-            "retrieved": list(self.retrieved),
-            "latency_ms": round(s.latency_ms, 1),
-            "prompt_tokens": s.prompt_tokens,
-            "completion_tokens": s.completion_tokens,
-            "error": self.error,
-            "without_gold": self.without_gold.to_dict() if self.without_gold else None,
-            "scores": asdict(s) | {"correct": s.correct},
-        }
-
-
-@dataclass(frozen=True)
-class RunSummary:
-    """A finished run: its configuration, every metric, and the per-question results."""
-
-    config: dict[str, Any]
-    metrics: dict[str, metrics.Value]
-    counts: dict[str, int]
-    ingest: dict[str, Any]
-    results: tuple[QuestionResult, ...] = field(repr=False)
-    out: Path | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"config": self.config, "counts": self.counts, "metrics": self.metrics, "ingest": self.ingest}
-
-    def table(self) -> str:
-        return format_table(self.metrics)
+__all__ = ["QuestionResult", "RunSummary", "WithoutGold", "evaluate"]
 
 
 def eval_settings(settings: Settings, docs: Path, home: Path | None = None) -> Settings:
@@ -153,102 +79,56 @@ class _Runner:
                 self._texts[doc_id] = None
         return self._texts[doc_id]
 
-    def _citations(self, q: Question, answer: Answer | None) -> list[dict[str, Any]]:
-        checked = []
-        for c in answer.citations if answer else ():
-            text = self._text(c.doc_id)
-            valid = text is not None and metrics.quote_valid(c.quote, text, c.start, c.end)
-            supports = metrics.supports(c.quote, q.evidence, q.answers)
-            cut = metrics.ends_mid_sentence(text, c.start, c.end) if text is not None and valid else None
-            doc = self._names.get(c.doc_id, c.doc_id)
-            checked.append({**c.to_dict(), "doc": doc, "valid": valid, "supports": supports, "ends_mid_sentence": cut})
-        return checked
-
-    def _retrieved(self, hits: Sequence[Hit]) -> list[dict[str, Any]]:
-        return [
-            {"doc": self._names.get(h.doc_id, h.doc_id), "chunk_id": h.chunk_id, "start": h.start, "end": h.end,
-             "score": round(h.score, 6)}
-            for h in hits
-        ]  # fmt: skip
-
-    def _ask(self, question: str, exclude: Sequence[str] = ()) -> tuple[list[Hit], Answer | None, str | None, float]:
-        """Search, then answer (timed), leaving out the documents `exclude`: (hits, answer, error, latency ms)."""
-        hits: list[Hit] = []
+    def _ask(self, question: str, exclude: Sequence[str] = ()) -> tuple[Answer | None, str | None, float]:
+        """The answer (it carries the passages it retrieved), leaving out the documents `exclude`, timed:
+        (answer, error, latency ms)."""
         answer: Answer | None = None
         error: str | None = None
         started = time.perf_counter()
         try:
-            hits = self._qa.search(question, k=self._k, exclude_docs=exclude)
-            started = time.perf_counter()
             answer = self._qa.ask(question, backend=self._backend, k=self._k, exclude_docs=exclude)
         except Exception as exc:  # one question's failure is recorded, never the end of the run
             error = f"{type(exc).__name__}: {exc}"
-        return hits, answer, error, (time.perf_counter() - started) * 1000
+        return answer, error, (time.perf_counter() - started) * 1000
+
+    def _checked(self, q: Question, answer: Answer | None) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """The answer's checked citations and its retrieved passages, as results.jsonl lists them."""
+        if answer is None:
+            return [], []
+        cites = scoring.check_citations(q, answer.citations, self._text, self._names)
+        return cites, scoring.retrieved(answer.passages, self._names)
 
     def _again_without_gold(self, q: Question) -> WithoutGold:
         """The question asked again with its gold documents left out of the search."""
         left_out = sorted(doc_id for name in q.doc_ids for doc_id in self._ids.get(name, ()))
         if not left_out:
             return WithoutGold(q.doc_ids, skipped="none of its gold documents is in the index")
-        hits, answer, error, latency = self._ask(q.question, left_out)
-        cites = self._citations(q, answer)
-        leaked = any(h.doc_id in left_out for h in hits) or any(c["doc_id"] in left_out for c in cites)
+        answer, error, latency = self._ask(q.question, left_out)
+        cites, ranked = self._checked(q, answer)
+        passages = answer.passages if answer else ()
+        leaked = any(p.doc_id in left_out for p in passages) or any(c["doc_id"] in left_out for c in cites)
         refused = bool(answer and answer.refused)
         text = answer.text if answer else ""
-        return WithoutGold(q.doc_ids, text, refused, tuple(cites), tuple(self._retrieved(hits)), latency, error, leaked)
+        return WithoutGold(q.doc_ids, text, refused, tuple(cites), tuple(ranked), latency, error, leaked)
 
     def run(self, q: Question) -> QuestionResult:
-        hits, answer, error, latency = self._ask(q.question)
+        answer, error, latency = self._ask(q.question)
         again = self._again_without_gold(q) if self._without_gold and q.answerable else None
-        cites = self._citations(q, answer)
-        retrieved = self._retrieved(hits)
-        scores = _score(q, answer, cites, hits, retrieved, latency, again)
+        cites, ranked = self._checked(q, answer)
+        scores = scoring.score(q, answer, cites, ranked, latency, again)
         return QuestionResult(
             q,
             answer.text if answer else "",
             answer.backend if answer else None,
             answer.model if answer else None,
             tuple(cites),
-            tuple(retrieved),
+            tuple(ranked),
             error,
             scores,
             answer.unsupported if answer else (),
             answer.dropped_citations if answer else 0,
             again,
         )
-
-
-def _score(
-    q: Question,
-    answer: Answer | None,
-    cites: Sequence[dict[str, Any]],
-    hits: Sequence[Hit],
-    retrieved: Sequence[dict[str, Any]],
-    latency_ms: float,
-    again: WithoutGold | None = None,
-) -> metrics.Scores:
-    refused = bool(answer and answer.refused)
-    text = "" if answer is None or refused else metrics.strip_markers(answer.text)
-    docs = [r["doc"] for r in retrieved]
-    return metrics.Scores(
-        answerable=q.answerable,
-        refused=refused,
-        failed=answer is None,
-        em=metrics.exact_match(text, q.answers) if q.answers else 0.0,
-        f1=metrics.f1(text, q.answers),
-        contained=metrics.gold_contained(text, [c["quote"] for c in cites], q.answers),
-        doc_recall=metrics.doc_recall(docs, q.doc_ids) if q.doc_ids else None,
-        rr=metrics.reciprocal_rank(docs, q.doc_ids) if q.doc_ids else None,
-        evidence_recall=float(metrics.evidence_retrieved(q.evidence, [h.text for h in hits])) if q.evidence else None,
-        citations=len(cites),
-        valid_citations=sum(bool(c["valid"]) for c in cites),
-        supporting_citations=sum(bool(c["supports"]) for c in cites),
-        latency_ms=latency_ms,
-        prompt_tokens=answer.prompt_tokens if answer else 0,
-        completion_tokens=answer.completion_tokens if answer else 0,
-        mid_sentence_citations=sum(c["ends_mid_sentence"] is True for c in cites),
-        without_gold_refused=again.refused if again and not again.skipped else None,
-    )
 
 
 def _config(
@@ -279,10 +159,11 @@ def _config(
 
 
 def source_fingerprint() -> str:
-    """A hash of the qa package's Python sources: which code produced a run, committed or not."""
+    """A hash of the qa package's Python sources (every subpackage): which code produced a run, committed or not."""
+    package = Path(__file__).resolve().parent.parent
     digest = hashlib.sha256()
-    for path in sorted(Path(__file__).parent.glob("*.py")):
-        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    for path in sorted(package.rglob("*.py")):
+        digest.update(path.relative_to(package).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()[:16]
 
 
@@ -370,7 +251,7 @@ def evaluate(
     rows = [r.to_dict() for r in results]
     summary = RunSummary(
         config,
-        metrics.aggregate([r.scores for r in results]),
+        aggregate([r.scores for r in results]),
         counts(rows),
         _ingest_counts(report),
         tuple(results),

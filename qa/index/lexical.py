@@ -19,14 +19,9 @@ from typing import Any
 import numpy as np
 
 from qa.records import DocFilter
+from qa.text.words import stemmer
 
 _STOPWORDS = "en"
-
-
-def _stemmer() -> Any:
-    import Stemmer
-
-    return Stemmer.Stemmer("english")
 
 
 class LexicalIndex:
@@ -37,7 +32,6 @@ class LexicalIndex:
         self.ids = ids
         self.docs = docs  # the document of each chunk, in the order of `ids`
         self.revision = revision
-        self._stem = _stemmer()
 
     @classmethod
     def build(cls, rows: Iterable[tuple[str, str, str]], revision: str) -> LexicalIndex:
@@ -50,7 +44,7 @@ class LexicalIndex:
             texts.append(text)
         retriever = None
         if ids:
-            tokens = bm25s.tokenize(texts, stopwords=_STOPWORDS, stemmer=_stemmer(), show_progress=False)
+            tokens = bm25s.tokenize(texts, stopwords=_STOPWORDS, stemmer=stemmer(), show_progress=False)
             retriever = bm25s.BM25()
             retriever.index(tokens, show_progress=False)
         return cls(retriever, ids, docs, revision)
@@ -62,7 +56,7 @@ class LexicalIndex:
             return []
         import bm25s
 
-        words = bm25s.tokenize([query], stopwords=_STOPWORDS, stemmer=self._stem, return_ids=False, show_progress=False)
+        words = bm25s.tokenize([query], stopwords=_STOPWORDS, stemmer=stemmer(), return_ids=False, show_progress=False)
         known = [w for w in words[0] if w in self._retriever.vocab_dict]
         if not known:
             return []

@@ -72,16 +72,10 @@ class Retriever:
         return [
             Hit(
                 chunk.chunk_id,
-                chunk.doc_id,
-                chunk.source,
-                chunk.start,
-                chunk.end,
-                chunk.text,
-                score=scores[chunk.chunk_id],
-                page=chunk.page,
-                dense_rank=dense_rank.get(chunk.chunk_id),
-                lexical_rank=lexical_rank.get(chunk.chunk_id),
-                page_breaks=chunk.page_breaks,
+                chunk.span,
+                scores[chunk.chunk_id],
+                dense_rank.get(chunk.chunk_id),
+                lexical_rank.get(chunk.chunk_id),
             )
             for chunk in self._store.get([cid for cid, _ in fused])
             if only is None or only.allows(chunk.doc_id)

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Protocol, cast
 import numpy as np
 
 from qa.errors import EmbedderMismatchError, NotFoundError, StoreError
-from qa.records import Chunk, DocFilter, DocInfo, Document
+from qa.records import Chunk, DocFilter, DocInfo, Document, Span
 
 if TYPE_CHECKING:
     from chromadb.api import ClientAPI
@@ -85,17 +85,16 @@ def _metadata(item: StoredChunk) -> Metadata:
 
 def _chunk(chunk_id: str, text: str, meta: Metadata) -> Chunk:
     page = meta.get("page")
-    return Chunk(
-        chunk_id=chunk_id,
+    span = Span(
         doc_id=str(meta["doc_id"]),
         source=str(meta["source"]),
-        index=int(meta["index"]),
         start=int(meta["start"]),
         end=int(meta["end"]),
         text=text,
         page=int(page) if page is not None else None,
         page_breaks=tuple(json.loads(meta.get("page_breaks", "[]"))),
     )
+    return Chunk(chunk_id, int(meta["index"]), span)
 
 
 def doc_where(only: DocFilter | None) -> dict[str, Any] | None:

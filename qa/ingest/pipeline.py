@@ -20,7 +20,7 @@ from qa.index.embedders import Embedder
 from qa.index.store import ChunkStore, StoredChunk
 from qa.ingest.chunking import chunk_id, chunk_spans
 from qa.ingest.loaders import discover, load
-from qa.records import Chunk, DocInfo, IngestReport, Loaded, Progress
+from qa.records import Chunk, DocInfo, IngestReport, Loaded, Progress, Span
 from qa.settings import Settings
 from qa.text.tokens import encoding
 
@@ -62,17 +62,10 @@ def make_chunks(loaded: Loaded, doc_id: str, source: str, settings: Settings) ->
     for index, (start, end) in enumerate(spans):
         next_start = spans[index + 1][0] if index + 1 < len(spans) else len(text)
         piece = text[start:end]
-        chunk = Chunk(
-            chunk_id(doc_id, version, start, end, piece),
-            doc_id,
-            source,
-            index,
-            start,
-            end,
-            piece,
-            page=bisect.bisect_right(pages, start) if pages else None,
-            page_breaks=tuple(pages[bisect.bisect_right(pages, start) : bisect.bisect_left(pages, end)]),
-        )
+        page = bisect.bisect_right(pages, start) if pages else None
+        breaks = tuple(pages[bisect.bisect_right(pages, start) : bisect.bisect_left(pages, end)])
+        span = Span(doc_id, source, start, end, piece, page, breaks)
+        chunk = Chunk(chunk_id(doc_id, version, start, end, piece), index, span)
         # each page start is recorded by exactly one chunk: the last one starting at or before it
         low, high = (0 if index == 0 else start), (next_start if index + 1 < len(spans) else len(text) + 1)
         out.append(

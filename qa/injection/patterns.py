@@ -1,9 +1,10 @@
 """How a sentence is framed when it speaks to the answering model, in English: compiled patterns, no I/O.
 
-The whole-sentence signs that qa/injection/detect.py reads (its docstring says what each means): chat role markers and
-labels, the answering model addressed by name or in a note, the answering model or whoever reads the text made the
-subject of an obligation, and meta-talk that prescribes what the answer is. The order parser (an imperative verb of
-answering and its complement) stays in qa/injection/detect.py.
+The whole-sentence signs that qa/injection/instruction.py reads (its docstring says what each means): chat role
+markers and labels, the answering model addressed by name or in a note, the answering model or whoever reads the
+text made the subject of an obligation, and meta-talk that prescribes what the answer is. The order parser (an
+imperative verb of answering and its complement) is in qa/injection/instruction.py; qa/injection/detect.py reads
+role labels and markers again to find the blocks they open.
 """
 
 from __future__ import annotations

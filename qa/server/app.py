@@ -31,7 +31,7 @@ from starlette.exceptions import HTTPException
 from qa.answer_log import AnswerLog, log_answer
 from qa.api import QA
 from qa.errors import ConfigError, QAError, redact
-from qa.records import Answer, Event
+from qa.records import Answer, Event, IngestReportJSON
 
 # `name as name`: re-exported for the modules, tests and benchmarks that import them from here
 from qa.server.errors import MB, bad_http_request, on_error, on_invalid, shown
@@ -106,7 +106,7 @@ _SSE_DOC = {"text/event-stream": {"schema": {"type": "string"}, "example": 'even
 async def ask(body: AskRequest, service: Svc, request: Request) -> Any:
     """A grounded answer. With `stream: true`: server-sent events `delta` ({"text"}) as the backend writes,
     then one `answer` (this same object, authoritative: markers renumbered, refusals normalised), or `error`."""
-    history = [turn.model_dump() for turn in body.history]
+    history = body.history
     options: dict[str, Any] = {"backend": body.backend, "k": body.k, "strict": body.strict}
     options |= {"docs": body.docs, "exclude_docs": body.exclude_docs}
     answers = _answer_log(request)
@@ -149,13 +149,13 @@ async def documents(service: Svc) -> dict[str, Any]:
 @router.post("/v1/documents", response_model=ReportOut, responses=error_docs(413, 422))
 async def upload(
     service: Svc, files: Annotated[list[UploadFile], File(description="one or more .txt .md .html .pdf files")]
-) -> dict[str, object]:
+) -> IngestReportJSON:
     """Save the files in the server's uploads folder and ingest them (idempotent); bad files are `failed`."""
     return (await run_in_threadpool(service.add, files)).to_dict()
 
 
 @router.delete("/v1/documents/{doc_id}", response_model=ReportOut, responses=error_docs(404, 422))
-async def remove(doc_id: str, service: Svc) -> dict[str, object]:
+async def remove(doc_id: str, service: Svc) -> IngestReportJSON:
     return (await run_in_threadpool(service.remove, doc_id)).to_dict()
 
 

@@ -28,7 +28,8 @@ from starlette.routing import Route
 
 from qa.api import QA
 from qa.errors import NotFoundError, QAError, redact
-from qa.records import Answer, Citation, DocInfo, Hit, page_name
+from qa.records import Answer, AnswerJSON, CitationJSON, DocInfo, DocInfoJSON, Hit, HitJSON
+from qa.server.wire import wire_model
 from qa.settings import Settings
 
 __all__ = ["build_server", "document_uri", "run"]
@@ -49,37 +50,17 @@ def document_uri(doc_id: str) -> str:
 # --- the structured results -----------------------------------------------------------------------------
 
 
-class CitationOut(BaseModel):
-    n: int = Field(description="the marker [n] in the answer")
-    doc_id: str
-    source: str = Field(description="the document's path as ingested")
+class CitationOut(wire_model(CitationJSON)):  # type: ignore[misc]
     uri: str = Field(description="the document as a resource: its text[start:end] == quote")
-    start: int
-    end: int
-    page: int | None = Field(description="the page of a PDF, else null")
-    quote: str = Field(description="the document's exact words at start:end")
 
 
-class AskOut(BaseModel):
-    question: str
-    answer: str
-    refused: bool = Field(description="true when the documents don't hold the answer")
+class AskOut(wire_model(AnswerJSON)):  # type: ignore[misc]
     citations: list[CitationOut]
-    unsupported: list[str] = Field(description="sentences of the answer that no passage supports")
-    backend: str
-    model: str | None
 
 
-class HitOut(BaseModel):
+class HitOut(wire_model(HitJSON)):  # type: ignore[misc]
     rank: int
-    doc_id: str
-    source: str
-    uri: str
-    start: int
-    end: int
-    page: int | None
-    score: float
-    text: str = Field(description="the passage: the document's text[start:end]")
+    uri: str = Field(description="the document as a resource: its text[start:end] == text")
 
 
 class SearchOut(BaseModel):
@@ -87,34 +68,12 @@ class SearchOut(BaseModel):
     hits: list[HitOut]
 
 
-class DocumentOut(BaseModel):
-    doc_id: str
-    source: str
-    uri: str
-    chunks: int
-    chars: int
+class DocumentOut(wire_model(DocInfoJSON)):  # type: ignore[misc]
+    uri: str = Field(description="the document as a resource")
 
 
 class DocumentsOut(BaseModel):
     documents: list[DocumentOut]
-
-
-def _citation(c: Citation) -> CitationOut:
-    return CitationOut(
-        n=c.n, doc_id=c.doc_id, source=c.source, uri=document_uri(c.doc_id), start=c.start, end=c.end,
-        page=c.page, quote=c.quote,
-    )  # fmt: skip
-
-
-def _hit(rank: int, h: Hit) -> HitOut:
-    return HitOut(
-        rank=rank, doc_id=h.doc_id, source=h.source, uri=document_uri(h.doc_id), start=h.start, end=h.end,
-        page=h.page, score=h.score, text=h.text,
-    )  # fmt: skip
-
-
-def _document(d: DocInfo) -> DocumentOut:
-    return DocumentOut(doc_id=d.doc_id, source=d.source, uri=document_uri(d.doc_id), chunks=d.chunks, chars=d.chars)
 
 
 def _resource(d: DocInfo) -> types.Resource:
@@ -124,22 +83,18 @@ def _resource(d: DocInfo) -> types.Resource:
     )  # fmt: skip
 
 
-def _where(source: str, page: int | None, start: int, end: int) -> str:
-    return f"{source}{f', {page_name(source, page)}' if page else ''}, chars {start}-{end}"
-
-
-def _ask_text(out: AskOut) -> str:
+def _ask_text(answer: Answer) -> str:
     """The answer as a model reads it: the text, then each citation with where its quote stands."""
-    lines = [out.answer]
-    lines += [f'[{c.n}] {_where(c.source, c.page, c.start, c.end)} ({c.uri}): "{c.quote}"' for c in out.citations]
-    lines += [f"(not supported by the documents: {sentence})" for sentence in out.unsupported]
+    lines = [answer.text]
+    lines += [f"{c.line()} ({document_uri(c.doc_id)})" for c in answer.citations]
+    lines += [f"(not supported by the documents: {sentence})" for sentence in answer.unsupported]
     return "\n".join(lines)
 
 
-def _search_text(out: SearchOut) -> str:
-    if not out.hits:
+def _search_text(hits: list[Hit]) -> str:
+    if not hits:
         return "no passages match the query"
-    return "\n\n".join(f"[{h.rank}] {_where(h.source, h.page, h.start, h.end)} ({h.uri})\n{h.text}" for h in out.hits)
+    return "\n\n".join(f"[{rank}] {h.where()} ({document_uri(h.doc_id)})\n{h.text}" for rank, h in enumerate(hits, 1))
 
 
 def _result(out: BaseModel, text: str) -> types.CallToolResult:
@@ -177,12 +132,8 @@ class _Tools:
         `refused` is true (and the answer says so) when the documents don't hold the answer."""
         with self._as_tool_errors(), self._turn:
             answer: Answer = self.qa.ask(question, k=k, docs=docs)
-        out = AskOut(
-            question=answer.question, answer=answer.text, refused=answer.refused,
-            citations=[_citation(c) for c in answer.citations], unsupported=list(answer.unsupported),
-            backend=answer.backend, model=answer.model,
-        )  # fmt: skip
-        return _result(out, _ask_text(out))
+        cites = [{**c.to_dict(), "uri": document_uri(c.doc_id)} for c in answer.citations]
+        return _result(AskOut(**{**answer.to_dict(), "citations": cites}), _ask_text(answer))
 
     def search(
         self, query: str, k: K = None, mode: Literal["hybrid", "dense", "lexical"] = "hybrid", docs: DOCS = None
@@ -192,14 +143,14 @@ class _Tools:
             raise ToolError("the query is empty")
         with self._as_tool_errors():
             hits = self.qa.search(query, k=k, mode=mode, docs=docs)
-        out = SearchOut(query=query, hits=[_hit(rank, h) for rank, h in enumerate(hits, start=1)])
-        return _result(out, _search_text(out))
+        out = [HitOut(**h.to_dict(), rank=rank, uri=document_uri(h.doc_id)) for rank, h in enumerate(hits, start=1)]
+        return _result(SearchOut(query=query, hits=out), _search_text(hits))
 
     def list_documents(self) -> Annotated[types.CallToolResult, DocumentsOut]:
         """The documents in the index: id, source path, chunks, characters, and the resource URI of each."""
         with self._as_tool_errors():
             docs = self.qa.documents()
-        out = DocumentsOut(documents=[_document(d) for d in docs])
+        out = DocumentsOut(documents=[DocumentOut(**d.to_dict(), uri=document_uri(d.doc_id)) for d in docs])
         text = "\n".join(f"{d.doc_id}  {d.source}  ({d.chars} characters, {d.uri})" for d in out.documents)
         return _result(out, text or "the index holds no documents; add some with `qa ingest <folder>`")
 

@@ -7,17 +7,13 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from qa.records import Answer, DocInfo
+from qa.records import Answer, AnswerJSON, DocInfo, HitJSON, IngestReportJSON, Turn
+from qa.server.wire import wire_model
 from qa.settings import Backend
 
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 
 # --- the wire shapes (the OpenAPI schema is generated from these) -----------------------------------------
-
-
-class Turn(BaseModel):
-    role: Literal["user", "assistant"]
-    content: str
 
 
 DocNames = Annotated[list[Annotated[str, Field(max_length=4096)]], Field(min_length=1, max_length=1000)]
@@ -40,39 +36,9 @@ class AskRequest(BaseModel):
     exclude_docs: DocNames | None = Field(default=None, description=EXCLUDE_DOCS)
 
 
-class CitationOut(BaseModel):
-    n: int
-    doc_id: str
-    source: str
-    start: int = Field(description="where the quote starts in the document's text")
-    end: int
-    page: int | None
-    quote: str = Field(description="the document's text[start:end], verbatim")
-    contains_instructions: bool = Field(
-        default=False, description="the passage quoted from holds text addressed to the answering model"
-    )
+class AnswerOut(wire_model(AnswerJSON)):  # type: ignore[misc]
+    """Exactly what `qa ask --json` prints (the fields of `qa.records.AnswerJSON`), and the answer's log id."""
 
-
-class AnswerOut(BaseModel):
-    """Exactly what `qa ask --json` prints."""
-
-    question: str
-    answer: str = Field(description="the answer with [n] citation markers, or the refusal")
-    refused: bool
-    backend: str
-    model: str | None
-    citations: list[CitationOut]
-    unsupported: list[str] = Field(description="sentences of the answer that no passage supports")
-    dropped_citations: int
-    recited_citations: int = Field(description="sentences cited to the wrong passage, credited to one that states them")
-    passages_left_out: int
-    standalone_question: str | None
-    latency_ms: float
-    prompt_tokens: int
-    completion_tokens: int
-    refusal_odds: float | None = Field(
-        default=None, description="the LLM's probability of replying with the refusal, when it reports one"
-    )
     answer_id: str | None = Field(
         default=None, description="the answer's id in the answer log, for POST /v1/feedback; null when not logged"
     )
@@ -105,20 +71,8 @@ class SearchRequest(BaseModel):
     exclude_docs: DocNames | None = Field(default=None, description=EXCLUDE_DOCS)
 
 
-class HitOut(BaseModel):
-    chunk_id: str
-    doc_id: str
-    source: str
-    start: int
-    end: int
-    page: int | None
-    score: float
-    dense_rank: int | None
-    lexical_rank: int | None
-    contains_instructions: bool = Field(
-        default=False, description="the passage holds text addressed to the answering model; never evidence"
-    )
-    text: str = Field(description="the document's text[start:end]")
+class HitOut(wire_model(HitJSON)):  # type: ignore[misc]
+    """A ranked passage (the fields of `qa.records.HitJSON`)."""
 
 
 class SearchOut(BaseModel):
@@ -130,22 +84,8 @@ class DocumentsOut(BaseModel):
     documents: list[DocInfo]
 
 
-class FileProblem(BaseModel):
-    source: str
-    reason: str
-
-
-class ReportOut(BaseModel):
-    """What an ingest or removal did, as `qa ingest --json` prints it."""
-
-    added: list[str]
-    unchanged: list[str]
-    updated: list[str]
-    removed: list[str]
-    failed: list[FileProblem]
-    skipped: list[FileProblem]
-    chunks_added: int
-    chunks_removed: int
+class ReportOut(wire_model(IngestReportJSON)):  # type: ignore[misc]
+    """What an ingest or removal did, as `qa ingest --json` prints it (the fields of `qa.records.IngestReportJSON`)."""
 
 
 class Check(BaseModel):

@@ -26,7 +26,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
 from qa.answer_log import log_answer
-from qa.records import Answer, page_name
+from qa.records import Answer, Turn
 from qa.server.errors import error_docs
 from qa.server.models import DOCS, EXCLUDE_DOCS, SSE_HEADERS, AnswerOut, DocNames, answer_out, sse
 from qa.server.service import Svc
@@ -119,20 +119,17 @@ def _text(message: ChatMessage) -> str:
     return text.split(SOURCES)[0] if message.role == "assistant" else text  # our own sources list is not a turn
 
 
-def split(messages: Sequence[ChatMessage]) -> tuple[str, list[dict[str, str]]]:
+def split(messages: Sequence[ChatMessage]) -> tuple[str, list[Turn]]:
     """The question (the last message) and the conversation before it (user and assistant turns)."""
     if messages[-1].role != "user":
         raise HTTPException(400, f"the last message must be the user's question, not a {messages[-1].role!r} one")
-    history = [{"role": m.role, "content": _text(m)} for m in messages[:-1] if m.role in ("user", "assistant")]
+    history = [Turn(m.role, _text(m)) for m in messages[:-1] if m.role == "user" or m.role == "assistant"]
     return _text(messages[-1]), history
 
 
 def sources(answer: Answer) -> str:
     """The citations as a reader sees them: number, document, page, offsets and the quote."""
-    lines = []
-    for c in answer.citations:
-        page = f", {page_name(c.source, c.page)}" if c.page else ""
-        lines.append(f'[{c.n}] {c.source}{page}, chars {c.start}-{c.end}: "{" ".join(c.quote.split())}"')
+    lines = [c.line() for c in answer.citations]
     return SOURCES + "\n".join(lines) if lines else ""
 
 

@@ -1,16 +1,11 @@
-"""The HTTP service's pipeline: one `QA`, the uploads folder and the locks around them, and readiness checks."""
+"""The HTTP service's pipeline: one `QA`, its uploads (`qa.uploads`) and locks, and readiness checks."""
 
 from __future__ import annotations
 
 import contextlib
-import os
-import shutil
-import threading
-import uuid
 from collections.abc import AsyncGenerator, Iterator, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import replace
-from pathlib import Path, PurePosixPath
 from typing import Annotated, Any, cast
 
 import anyio
@@ -18,22 +13,14 @@ from fastapi import Depends, Request, UploadFile
 from starlette.concurrency import run_in_threadpool
 
 from qa.api import QA
-from qa.errors import ConfigError, IngestError, NotFoundError, abbreviated, redact
-from qa.ingest.loaders import load
-from qa.ingest.pipeline import display_source
-from qa.records import Answer, Event, IngestReport
+from qa.errors import ConfigError, redact
+from qa.records import Answer, Event, IngestReport, Turn
 from qa.settings import OPENAI_URL, Settings
+from qa.uploads import Upload, Uploads
 
 
 def _next(events: Iterator[Event]) -> Event | None:
     return next(events, None)
-
-
-def _file_name(raw: str | None) -> str | None:
-    """The upload's own name without any folder part; None if nothing usable is left."""
-    name = PurePosixPath((raw or "").replace("\\", "/")).name
-    name = "".join(ch for ch in name if ch.isprintable()).strip().lstrip(".")
-    return name if name and len(name.encode()) <= 200 else None
 
 
 class Service:
@@ -45,21 +32,18 @@ class Service:
 
     def __init__(self, qa: QA) -> None:
         self.qa = qa
-        self.uploads = qa.settings.home / "uploads" / qa.settings.collection
-        self._writing = threading.Lock()
+        self.uploads = Uploads(qa)
         self._llama = anyio.Lock()
 
     def _turn(self, backend: str | None) -> AbstractAsyncContextManager[Any]:
         settings = replace(self.qa.settings, backend=backend or self.qa.settings.backend)
         return self._llama if settings.resolved_backend() == "llama" else contextlib.nullcontext()
 
-    async def ask(self, question: str, history: Sequence[dict[str, str]], **options: Any) -> Answer:
+    async def ask(self, question: str, history: Sequence[Turn], **options: Any) -> Answer:
         async with self._turn(options.get("backend")):
             return await run_in_threadpool(self.qa.ask, question, history, **options)
 
-    async def stream(
-        self, question: str, history: Sequence[dict[str, str]], **options: Any
-    ) -> AsyncGenerator[Event, None]:
+    async def stream(self, question: str, history: Sequence[Turn], **options: Any) -> AsyncGenerator[Event, None]:
         """`ask_stream`'s events; each step runs in a worker thread."""
         async with self._turn(options.get("backend")):
             events = self.qa.ask_stream(question, history, **options)
@@ -71,48 +55,11 @@ class Service:
 
     def add(self, files: Sequence[UploadFile]) -> IngestReport:
         """Save the uploads that load into the uploads folder and ingest them; the rest are `failed`."""
-        with self._writing:
-            self.uploads.mkdir(parents=True, exist_ok=True)
-            saved: list[Path] = []
-            failed: list[tuple[str, str]] = []
-            for upload in files:
-                outcome = self._save(upload)
-                if isinstance(outcome, Path):
-                    saved.append(outcome)
-                else:
-                    failed.append(outcome)
-            report = self.qa.ingest(saved) if saved else IngestReport()
-            report.failed[:0] = failed
-            return report
-
-    def _save(self, upload: UploadFile) -> Path | tuple[str, str]:
-        """The file at its place in the uploads folder if it loads; else (source, reason), nothing replaced."""
-        name = _file_name(upload.filename)
-        if name is None:
-            return upload.filename or "(no name)", "the upload has no usable file name"
-        target = self.uploads / name
-        staging = self.uploads / f".upload-{uuid.uuid4().hex}{target.suffix}"
-        try:
-            with staging.open("wb") as out:
-                shutil.copyfileobj(upload.file, out)
-            load(staging, self.qa.settings.max_file_bytes)  # the ingest's own checks, with its messages
-            os.replace(staging, target)
-        except IngestError as exc:
-            return display_source(target), exc.reason
-        finally:
-            staging.unlink(missing_ok=True)
-        return target
+        return self.uploads.add([Upload(upload.filename, upload.file) for upload in files])
 
     def remove(self, doc_id: str) -> IngestReport:
         """Remove a document and its chunks; an uploaded document's file goes too."""
-        with self._writing:
-            info = next((d for d in self.qa.documents() if d.doc_id == doc_id), None)
-            if info is None:
-                raise NotFoundError(f"no document {abbreviated(doc_id)} in the index; GET /v1/documents lists them")
-            report = self.qa.remove(doc_id)
-            if Path(info.path).parent == self.uploads.resolve():
-                Path(info.path).unlink(missing_ok=True)
-            return report
+        return self.uploads.remove(doc_id, listed_by="GET /v1/documents")
 
     def readiness(self) -> dict[str, dict[str, Any]]:
         return {"store": self._store_check(), "backend": backend_check(self.qa.settings)}
