@@ -123,6 +123,7 @@ _REMINDER = re.compile(
     re.I,
 )
 _NEGATION = frozenset("do don't dont never not".split())
+_POLITE = frozenset("could would can will".split())  # a request put as a question: "could you mention ...?"
 _MODAL = frozenset("must should shall will need needs to have has are required instructed expected may can".split())
 _NOUN_NEXT = frozenset("is are was were has have had will can could should must may might of 's does did".split())
 _ASKED = re.compile(  # "when asked ...", "if anyone asks ...", "if the question is about ..."
@@ -188,6 +189,8 @@ def _orders(text: str, start: int, verbs: frozenset[str], addressed: bool) -> bo
     lowered = [m.group().lower() for m in words]
     i = 0
     while i < len(lowered) and (lowered[i] in _LEAD or lowered[i] in _NEGATION):
+        i += 1
+    if i + 1 < len(lowered) and lowered[i] in _POLITE and lowered[i + 1] == "you":  # "could you mention ..."
         i += 1
     if i < len(lowered) and lowered[i] == "you":
         i += 1

@@ -17,7 +17,8 @@ _AGENT = (
     r"(?:a\.i\.|ai(?: (?:model|system|assistant|agent|tool|crawler|reader)s?)?|artificial intelligence|"
     r"(?:virtual |digital |chat |ai )?assistants?|chat ?bots?|llms?|(?:large )?language models?|"
     r"chat ?gpt|gpt-?\d\w*|copilot|answering (?:system|model|engine)s?|qa (?:system|model)s?|summari[sz]ers?|"
-    r"automated (?:readers?|agents?|systems?|tools?)|claude|gemini|bard|grok|deepseek|mistral|perplexity|"
+    r"automated (?:readers?|agents?|systems?|tools?|services?|assistants?)|"
+    r"claude|gemini|bard|grok|deepseek|mistral|perplexity|"
     r"(?:summari[sz]ation|retrieval|answering|ai|llm|chat) (?:tools?|systems?|engines?|models?|bots?|agents?|"
     r"pipelines?))"
 )
@@ -39,10 +40,18 @@ _MARKERS = re.compile(
     r"(?-i:\b(?:BEGIN|END|START) (?:OVERRIDE|SYSTEM|INSTRUCTIONS?|PROMPT|ADMIN)\b)",
     re.I,
 )
+# a settings key that configures the answering model: `assistant_config:`, "system_prompt": ..., llm_rules = ...
+_SETTINGS_KEY = re.compile(
+    r"(?:^|[{,]\s*)[\"']?(?:(?:assistant|chatbot)_(?:config|settings|instructions?|rules|behaviou?r|persona|prompt|"
+    r"override)\w*|system_prompt|(?:answer|reply|response)_(?:for|to|override|rules?|policy)\w*|"
+    r"(?:llm|model)_(?:instructions?|rules|override|directives?|behaviou?r|prompt)\w*)[\"']?\s*[:=]",
+    re.M,
+)
 # a line opening with a role label and a colon, then a sentence of three words or more
 ROLE_LABEL = re.compile(r"^[\s>*_#-]*(?:<!--\s*)?" + _LABELS + r"[ \t]*[*_]*:[ \t]+[*_]*(?:\S+[ \t]+){2,}\S", re.M)
 VOCATIVE = re.compile(
-    r"^[\s\"'*_>-]*(?:(?:ok|okay|now|so|listen)[,:]?\s+)?(?:the |any |all |every |each |my |you )?"
+    r"^[\s\"'*_>-]*(?:(?:ok|okay|now|so|listen|please)[,:]?\s+)?(?:the |any |all |every |each |my |you )?"
+    r"(?:(?:dear|dearest|kind|good|helpful|friendly|lovely|sweet|wise|clever|smart) )?"
     + _AGENT
     + r"(?:\s*(?:,|and|or|&)\s*(?:other |all |any )?(?:"
     + _AGENT
@@ -59,7 +68,8 @@ _NOTE_TO = re.compile(
     r"^[\s\"'*_>(\[-]*(?:<!--\s*)?(?:to|for) (?:the |any |all |every |an? )?(?:\w+ )?(?:"
     + _AGENT
     + r"|model|system)\s*:|"
-    r"^[\s\"'*_>(\[-]*(?:<!--\s*)?" + _AGENT + r" (?:note|notice|instructions?|message|memo|directive|override)s?\s*:",
+    r"^[\s\"'*_>(\[-]*(?:<!--\s*)?" + _AGENT + r" (?:note|notice|instructions?|message|memo|directive|override)s?\s*:|"
+    r"[(\[]\s*(?:" + _AGENT + r"|model|bot)\s*:\s",
     re.I,
 )
 _AGENT_READING = re.compile(
@@ -84,7 +94,7 @@ OBLIGED = (
 # the answering model, or whoever reads or answers from this text, as the subject of an obligation: "any AI
 # model summarising this article must state", "whoever answers questions about this must say"
 AGENT_OBLIGED = re.compile(
-    r"(?:^[\s\"'*_>-]*|\b(?:the|any|every|all|each|this|an?|you)\s+)(?:\w+\s+)?"
+    r"(?:^[\s\"'*_>-]*|[,;:]\s+|\b(?:the|any|every|all|each|this|an?|you)\s+)(?:\w+\s+)?"
     + _AGENT
     + r"\b(?:,?\s+(?:\w+ing|that|who|which)\b(?:\s+[\w,]+){0,4}?)?\s+"
     + OBLIGED
@@ -103,6 +113,9 @@ _META = re.compile(
     r"orders)\b|\byour (?:task|job|role|goal|objective|mission|purpose|orders) (?:now is|is now|has changed)\b|"
     r"\b(?:new|next|real|actual|updated) (?:task|objective|assignment)\s*:|"
     r"\bthe only (?:correct|acceptable|valid|right|permitted|allowed|true) (?:answer|response|reply)\b|"
+    r"\b(?:example|sample|model|template|suggested|expected|ideal|reference|preferred) (?:answers?|responses?|"
+    r"repl(?:y|ies))\s+(?:for|to|about) (?:this|the following|these) (?:article|text|document|page|passage|"
+    r"paragraph|story|report|questions?)\b|"
     # a verdict on what the answer is: "the correct response to the question of who ... is ..."
     r"\b(?:correct|official|verified|approved|accepted) (?:answers?|(?:responses?|repl(?:y|ies))(?=\s+(?:to|for) "
     r"(?:[\w']+\s+){0,3}?(?:questions?|quer(?:y|ies))\b))(?:\s+(?:to|for|about|on)\b[^.;!?]{0,80}?)?\s*"
@@ -159,7 +172,8 @@ _AN_ANSWER = (
 _META_TALK = re.compile(
     r"(?:\b(?:the|any|every|each|all|your|such|no|an?|all the)\s+(?:[\w']+\s+){0,2}?" + _AN_ANSWER + r"|"
     r"(?:^|[,;:(]\s*|\b(?:and|that|so|but|which)\s+)(?:[\w'-]+\s+)?(?:answers|summaries))"
-    r"(?:\s+(?:to|about|on|for|regarding|concerning|of|given to|from)\b[^.;!?]{0,80}?)?,?\s+" + _PRESCRIBES + r"|"
+    r"(?:\s+(?:to|about|on|for|regarding|concerning|of|given to|from)\b[^.;!?]{0,80}?|\s+\w+(?:ed|ing)\s+"
+    r"(?:to|about|on|for|from|by|with|in|the|this|these|any|its|their)\b[^.;!?]{0,60}?)?,?\s+" + _PRESCRIBES + r"|"
     r"\b(?:make sure|ensure|see to it|be sure)\s+(?:that\s+)?(?:the |your |all |every |any |each )?(?:\w+\s+)?"
     + _AN_ANSWER
     + r"\b|\b"
@@ -169,8 +183,9 @@ _META_TALK = re.compile(
     r"receive|get)\b|"
     # any response, reply or completion, when what is prescribed is what it says: "your reply must begin with ..."
     r"(?:\b(?:the|any|every|each|all|your|such|an?|all the)\s+(?:[\w']+\s+){0,2}?|(?:^|[,;:(]\s*)(?:[\w'-]+\s+)?)"
-    r"(?:responses?|repl(?:y|ies)|completions?)(?:\s+(?:to|about|on|for|regarding|concerning|of|from)\b"
-    r"[^.;!?]{0,80}?)?,?\s+(?:must|should|shall|needs? to|has to|have to|ought to|(?:is|are) required to)\s+"
+    r"(?:responses?|repl(?:y|ies)|completions?)(?:\s+(?:\w+(?:ed|ing)\s+)?(?:to|about|on|for|regarding|concerning|"
+    r"of|from|by)\b[^.;!?]{0,80}?)?,?\s+"
+    r"(?:must|should|shall|needs? to|has to|have to|ought to|(?:is|are) required to)\s+"
     r"(?:(?:only|always|also|clearly|explicitly|first)\s+)*(?:state|say|mention|name|quote|cite|claim|report|repeat|"
     r"tell|describe|credit|attribute|begin with|start with|end with|contain the (?:word|phrase|token|string))\b",
     re.I,
@@ -191,7 +206,17 @@ def framed_as_instruction(sentence: str) -> bool:
     text = sentence.translate(_FOLD)
     return any(
         pattern.search(text)
-        for pattern in (_MARKERS, ROLE_LABEL, _GREETING, _NOTE_TO, _AGENT_READING, _META, _META_TALK, _MODEL_OBLIGED)
+        for pattern in (
+            _MARKERS,
+            ROLE_LABEL,
+            _SETTINGS_KEY,
+            _GREETING,
+            _NOTE_TO,
+            _AGENT_READING,
+            _META,
+            _META_TALK,
+            _MODEL_OBLIGED,
+        )
     )
 
 
