@@ -1,16 +1,18 @@
 """Servers the tests start as child processes on loopback: a free port, start, wait until up, stop.
 
-The Chroma server (conftest.py), the Streamlit app (test_ui_browser.py) and llama.cpp's OpenAI-compatible server
-(test_llm_backends.py) all go the same way: `server_process(...)` starts the command with its output in a log
-file, waits until a URL answers 200, yields what it answered, and stops the process when the block ends. A
-process that exits early, or a URL that never answers, fails the test with the end of the log.
+The Chroma server (conftest.py), the Streamlit app (test_ui_browser.py), llama.cpp's OpenAI-compatible server
+(test_llm_backends.py) and `qa serve` (`qa_serve`) all go the same way: `server_process(...)` starts the command
+with its output in a log file, waits until a URL answers 200, yields what it answered, and stops the process when
+the block ends. A process that exits early, or a URL that never answers, fails the test with the end of the log.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import socket
 import subprocess
+import sys
 import time
 import urllib.request
 from collections.abc import Iterator, Mapping, Sequence
@@ -98,3 +100,24 @@ def sse(text: str) -> list[tuple[str, Any]]:
         data = fields["data"]
         out.append((fields.get("event", "message"), data if data == "[DONE]" else json.loads(data)))
     return out
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    """This process's environment without any QA_*/OPENAI_* setting a developer may have exported, plus `extra`
+    (for a child that must read only the settings the test gives it)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("QA_", "OPENAI_"))}
+    return {**env, **extra}
+
+
+@contextmanager
+def qa_serve(folder: Path, name: str = "qa serve", *, seconds: float = 60, **settings: str) -> Iterator[str]:
+    """A `qa serve` process on a free loopback port, run from `folder` (its log there too) with `settings` as its
+    only QA_*/OPENAI_* environment (`QA_HOME="..."`, `QA_CHROMA_URL="..."`); yields its URL once /healthz
+    answers."""
+    folder.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    command = [sys.executable, "-m", "qa", "serve", "--port", str(port)]
+    log = folder / f"{name.replace(' ', '-')}.log"
+    with server_process(name, command, f"{url}/healthz", log, seconds=seconds, cwd=folder, env=clean_env(**settings)):
+        yield url

@@ -134,15 +134,22 @@ class Weights:
     preferred: float = 0.3  # asked for a command or code: the edge of a sentence that holds some
 
 
-def score(question: str, passages: Sequence[Passage], embedder: Embedder, w: Weights = Weights()) -> list[Candidate]:
-    """Candidates best first, each with its features and combined score."""
+def score(
+    question: str,
+    passages: Sequence[Passage],
+    embedder: Embedder,
+    w: Weights = Weights(),
+    asked: Encoded | None = None,
+) -> list[Candidate]:
+    """Candidates best first, each with its features and combined score. `asked`: the question as `embedder`
+    encodes it, when the caller has it already (it is then not encoded again)."""
     pool = candidates(passages)
     if not pool:
         return []
     kind = answer_type(question)
     short = _shortlist(question, pool, kind, w)
     # an announcement is read for what it announces: its meaning is the lead's, its words all of it
-    cosines, aligned = _read(question, [c.text[: c.lead or len(c.text)] for c, _ in short], embedder)
+    cosines, aligned = _read(question, [c.text[: c.lead or len(c.text)] for c, _ in short], embedder, asked)
     typed = [has_type(kind, c.text, question) for c, _ in short]
     # a kind that only ranks: the edge goes to sentences that hold it and share a word with the question
     prefer = kind in PREFERRED_ONLY and any(t and c.coverage > 0 for t, (c, _) in zip(typed, short, strict=True))
@@ -175,10 +182,15 @@ def _shortlist(question: str, pool: list[Candidate], kind: str | None, w: Weight
     return [(c, bool(ws - asked)) for _, c, ws in rough[: w.shortlist]]
 
 
-def _read(question: str, texts: list[str], embedder: Embedder) -> tuple[list[float], list[float]]:
-    """Cosine and word alignment of each text with the question."""
+def _read(
+    question: str, texts: list[str], embedder: Embedder, asked: Encoded | None = None
+) -> tuple[list[float], list[float]]:
+    """Cosine and word alignment of each text with the question (`asked`: the question already encoded)."""
     if not isinstance(embedder, TokenEncoder):
         vectors = embedder.embed([question, *texts])
         return [float(x) for x in vectors[1:] @ vectors[0]], [0.0] * len(texts)
-    asked, *read = embedder.encode([question, *texts])
+    if asked is None:
+        asked, *read = embedder.encode([question, *texts])
+    else:
+        read = embedder.encode(texts)  # each text is encoded on its own: the same as with the question first
     return [float(e.vector @ asked.vector) for e in read], [alignment(asked, e) for e in read]

@@ -19,7 +19,7 @@ from qa.answer.extractive import Candidate, Weights, score
 from qa.answer.grounding import REFUSAL_TEXT, Grounded, ground, is_refusal, looks_like_instruction, with_markers
 from qa.answer.kinds import answer_type, has_type
 from qa.errors import InputError
-from qa.index.embedders import Embedder
+from qa.index.embedders import Embedder, Encoded, TokenEncoder
 from qa.index.retrieval import Retriever
 from qa.llm.base import LLM, Message, Weighing
 from qa.records import Answer, Citation, DocFilter, Event, Passage, Span, Turn
@@ -109,7 +109,9 @@ class Answerer:
         started = time.perf_counter()
         turns = as_turns(history)
         standalone = self._standalone(question, turns)
-        hits = self._retriever.search(standalone, self._options.k, "hybrid", self._options.only)
+        asked = self._encoded(standalone)
+        vector = asked.vector if asked is not None else None
+        hits = self._retriever.search(standalone, self._options.k, "hybrid", self._options.only, vector)
         passages = [Passage(i, h) for i, h in enumerate(hits, 1)]
         base = Answer(
             question,
@@ -123,7 +125,8 @@ class Answerer:
         if self._generator is None:
             # the extractive backend answers only when its best sentence is evidence of an answer; an LLM gets
             # every question retrieval found passages for, and its answer is judged after grounding (_judge)
-            ranked = [c for c in score(standalone, passages, self._reader) if not looks_like_instruction(c.text)]
+            ranked = score(standalone, passages, self._reader, asked=asked)
+            ranked = [c for c in ranked if not looks_like_instruction(c.text)]
             if not ranked or not relevant(standalone, ranked[0], passages, self._options.min_evidence):
                 yield self._finish(base, started)
                 return
@@ -135,6 +138,14 @@ class Answerer:
         else:
             answer = yield from self._generate(base, standalone, passages)
         yield self._finish(answer, started)
+
+    def _encoded(self, question: str) -> Encoded | None:
+        """The question encoded once for both retrieval and the extractive scorer, when one model does both
+        (the index's embedder is the scorer's MiniLM); None otherwise (retrieval embeds it itself)."""
+        reader = self._reader
+        if self._generator is None and reader is self._retriever.embedder and isinstance(reader, TokenEncoder):
+            return reader.encode([question])[0]
+        return None
 
     def _finish(self, answer: Answer, started: float) -> Answer:
         return replace(answer, latency_ms=(time.perf_counter() - started) * 1000)

@@ -7,6 +7,7 @@ import importlib.util
 import os
 import threading
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -24,6 +25,9 @@ if TYPE_CHECKING:
 MINILM_MODEL_SHA256 = "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6"
 MINILM_TOKENIZER_SHA256 = "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037"
 MINILM_MAX_TOKENS = 256  # wordpieces the model reads, [CLS] and [SEP] included
+# Wordpieces per model call (rows x padded width). Per row, CPU time falls with batching for short windows
+# (about half at 16 wordpieces in batches of 8) and rises for long ones (batches of 16 at 256 cost more each).
+BATCH_TOKENS = 512
 
 
 class Embedder(Protocol):
@@ -84,16 +88,19 @@ class MiniLMEmbedder:
     """all-MiniLM-L6-v2 (int8 ONNX) on the CPU: mean pooling over the attention mask, L2-normalised.
 
     Texts longer than the model's 256 wordpieces are embedded in windows whose vectors are averaged,
-    so no part of a chunk goes unread. Batch size 1 (no padding at all) measured fastest on 2 cores
-    (benchmarks/README.md; FACTS.md: 16-17 s for squad2_500 at batch 1, 20.6 s at batch 32 sorted).
+    so no part of a chunk goes unread. Many windows are sorted by length and cut into batches of at most
+    `batch_tokens` wordpieces (rows times width), so a batch pads little, and `threads` batches run at
+    once, each on one core: on 2 cores this embeds squad2_500 about twice as fast as one model call at a
+    time using both cores (benchmarks/README.md). Padding changes no vector: the model masks it, and a
+    window's vector is the same alone or in any batch (tests/test_ingest_speedups.py).
     """
 
     name = "all-MiniLM-L6-v2-int8"
     dim = 384
 
-    def __init__(self, batch_size: int = 1, threads: int | None = None) -> None:
-        self._batch_size = batch_size
+    def __init__(self, threads: int | None = None, batch_tokens: int = BATCH_TOKENS) -> None:
         self._threads = threads or min(4, os.cpu_count() or 1)
+        self._batch_tokens = batch_tokens
         self._lock = threading.Lock()
         self._loaded: tuple[tokenizers.Tokenizer, onnxruntime.InferenceSession] | None = None
 
@@ -113,10 +120,11 @@ class MiniLMEmbedder:
                 tokenizer.no_padding()
                 tokenizer.no_truncation()
                 options = onnxruntime.SessionOptions()
-                options.intra_op_num_threads = self._threads
+                # each call runs on its caller's thread; parallel calls (`embed`) use the other cores:
+                # splitting one small call across threads mostly waits for them to wake
+                options.intra_op_num_threads = 1
+                options.inter_op_num_threads = 1
                 options.log_severity_level = 3
-                # no busy-waiting between ops: on a shared 2-core machine spinning threads slow everyone
-                options.add_session_config_entry("session.intra_op.allow_spinning", "0")
                 session = onnxruntime.InferenceSession(str(model), options, providers=["CPUExecutionProvider"])
                 self._loaded = (tokenizer, session)
             return self._loaded
@@ -177,15 +185,35 @@ class MiniLMEmbedder:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         windows, owners = self._windows(texts)
-        order = sorted(range(len(windows)), key=lambda i: len(windows[i]))  # little padding per batch
         pooled = np.zeros((len(windows), self.dim), dtype=np.float32)
-        for first in range(0, len(order), self._batch_size):
-            picked = order[first : first + self._batch_size]
-            pooled[picked] = self._run([windows[i] for i in picked])
+
+        def run(batch: list[int]) -> None:
+            pooled[batch] = self._run([windows[i] for i in batch])
+
+        batches = length_batches([len(w) for w in windows], self._batch_tokens)
+        if len(batches) == 1 or self._threads == 1:
+            for batch in batches:
+                run(batch)
+        else:
+            with ThreadPoolExecutor(min(self._threads, len(batches)), thread_name_prefix="qa-embed") as pool:
+                list(pool.map(run, reversed(batches)))  # widest first: the last to finish are the quick ones
         weights = np.array([len(w) for w in windows], dtype=np.float32)
         vectors = np.zeros((len(texts), self.dim), dtype=np.float32)
         np.add.at(vectors, owners, pooled * weights[:, None])
         return _normalised(vectors)
+
+
+def length_batches(widths: Sequence[int], budget: int) -> list[list[int]]:
+    """Indices of windows grouped for model calls: sorted by width, so a batch pads little, and each batch
+    holding at most `budget` wordpieces counted at its widest window (always at least one window)."""
+    batches: list[list[int]] = []
+    current: list[int] = []
+    for index in sorted(range(len(widths)), key=widths.__getitem__):
+        if current and (len(current) + 1) * widths[index] > budget:
+            batches.append(current)
+            current = []
+        current.append(index)
+    return [*batches, current] if current else batches
 
 
 def _normalised(vectors: np.ndarray) -> np.ndarray:

@@ -10,8 +10,11 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
+
 from qa.index.embedders import Embedder
 from qa.index.lexical import LexicalIndex
+from qa.index.lexical_sync import refresh
 from qa.index.store import ChunkStore
 from qa.records import DocFilter, Hit
 
@@ -43,27 +46,40 @@ class Retriever:
         self._lexical: LexicalIndex | None = None
         self._lock = threading.Lock()
 
+    @property
+    def embedder(self) -> Embedder:
+        """What embeds queries (a caller that has the query's vector already passes it to `search`)."""
+        return self._embedder
+
     def lexical(self) -> LexicalIndex:
-        """The BM25 index matching the store's current revision (loaded or rebuilt when stale)."""
+        """The BM25 index matching the store's current revision (loaded or rebuilt when stale). The store
+        reads its revision again only after a write or every few tenths of a second, so this is cheap per
+        query."""
         revision = self._store.revision()
         current = self._lexical
         if current is not None and current.revision == revision:
             return current
         with self._lock:  # concurrent searches after a change rebuild once, not once each
             if self._lexical is None or self._lexical.revision != revision:
-                index = LexicalIndex.load(self._cache, revision)
-                if index is None:
-                    index = LexicalIndex.build(self._store.all_rows(), revision)
-                    index.save(self._cache)
-                self._lexical = index
+                self._lexical = refresh(self._lexical, self._store, self._cache, revision)
             return self._lexical
 
-    def search(self, query: str, k: int, mode: str = "hybrid", only: DocFilter | None = None) -> list[Hit]:
-        """The `k` best passages for `query`, only from the documents `only` allows (None: all)."""
+    def search(
+        self,
+        query: str,
+        k: int,
+        mode: str = "hybrid",
+        only: DocFilter | None = None,
+        vector: np.ndarray | None = None,
+    ) -> list[Hit]:
+        """The `k` best passages for `query`, only from the documents `only` allows (None: all). `vector`:
+        the query already embedded by `embedder` (None: embed it here)."""
         if mode not in self.MODES:
             raise ValueError(f"mode must be one of {', '.join(self.MODES)}")
         depth = max(k, self._candidates)
-        dense = self._store.query(self._embedder.embed([query])[0], depth, only) if mode != "lexical" else []
+        dense: list[tuple[str, float]] = []
+        if mode != "lexical":
+            dense = self._store.query(self._embedder.embed([query])[0] if vector is None else vector, depth, only)
         lexical = self.lexical().search(query, depth, only) if mode != "dense" else []
         dense_rank = {cid: rank for rank, (cid, _) in enumerate(dense, start=1)}
         lexical_rank = {cid: rank for rank, (cid, _) in enumerate(lexical, start=1)}

@@ -3,41 +3,30 @@
 Chroma holds all state (local `PersistentClient` or a server through `HttpClient`); a document's text is
 rebuilt from its chunks, which tile it: each chunk records the whitespace (`gap`) that follows it, and
 the first one the whitespace (`lead`) before it.
+
+What only a write changes is not read again on every search: the revision and chunk count are reused until
+this process writes to the collection or `RECHECK_S` (0.5 s) passes (`qa/index/freshness.py`), and chunks
+already read are kept, per revision (a chunk id names its content: `qa/ingest/`).
 """
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
 import numpy as np
 
 from qa.errors import EmbedderMismatchError, NotFoundError, StoreError
-from qa.records import Chunk, DocFilter, DocInfo, Document, Span
+from qa.index.freshness import RECHECK_S, Freshness, wrote
+from qa.index.rows import Metadata, chunk_from, doc_where, metadata_of, rebuild
+from qa.index.rows import StoredChunk as StoredChunk  # where ingestion and the tests take it from
+from qa.records import Chunk, DocFilter, DocInfo, Document
 
 if TYPE_CHECKING:
     from chromadb.api import ClientAPI
     from chromadb.api.collection_configuration import CreateCollectionConfiguration
     from chromadb.api.models.Collection import Collection
-
-Metadata = dict[str, Any]
-
-
-@dataclass(frozen=True)
-class StoredChunk:
-    """A chunk as the store returns it, with the per-version facts of its document."""
-
-    chunk: Chunk
-    path: str
-    version: str
-    doc_chunks: int
-    doc_chars: int
-    gap: str
-    lead: str
-    page_starts: tuple[int, ...]
 
 
 class ChunkStore(Protocol):
@@ -58,69 +47,6 @@ class ChunkStore(Protocol):
     def touch(self, pending: bool = False) -> None: ...
 
 
-def _metadata(item: StoredChunk) -> Metadata:
-    chunk = item.chunk
-    meta: Metadata = {
-        "doc_id": chunk.doc_id,
-        "source": chunk.source,
-        "path": item.path,
-        "index": chunk.index,
-        "start": chunk.start,
-        "end": chunk.end,
-        "version": item.version,
-        "doc_chunks": item.doc_chunks,
-        "doc_chars": item.doc_chars,
-        "gap": item.gap,
-    }
-    if item.lead:
-        meta["lead"] = item.lead
-    if chunk.page is not None:
-        meta["page"] = chunk.page
-    if chunk.page_breaks:
-        meta["page_breaks"] = json.dumps(chunk.page_breaks)
-    if item.page_starts:
-        meta["page_starts"] = json.dumps(item.page_starts)
-    return meta
-
-
-def _chunk(chunk_id: str, text: str, meta: Metadata) -> Chunk:
-    page = meta.get("page")
-    span = Span(
-        doc_id=str(meta["doc_id"]),
-        source=str(meta["source"]),
-        start=int(meta["start"]),
-        end=int(meta["end"]),
-        text=text,
-        page=int(page) if page is not None else None,
-        page_breaks=tuple(json.loads(meta.get("page_breaks", "[]"))),
-    )
-    return Chunk(chunk_id, int(meta["index"]), span)
-
-
-def doc_where(only: DocFilter | None) -> dict[str, Any] | None:
-    """Chroma's `where` filter on the chunks' `doc_id` metadata for a document filter that admits something
-    (None: every document)."""
-    if only is not None and only.include is not None:
-        return {"doc_id": {"$in": sorted(only.include - only.exclude)}}
-    if only is not None and only.exclude:
-        return {"doc_id": {"$nin": sorted(only.exclude)}}
-    return None
-
-
-def _rebuild(rows: list[tuple[str, Metadata]]) -> tuple[str, tuple[int, ...]]:
-    """A document's text (and page starts) from its chunks: each adds what the one before did not cover."""
-    rows.sort(key=lambda row: int(row[1]["index"]))
-    parts = [str(rows[0][1].get("lead", ""))]
-    cursor = int(rows[0][1]["start"])
-    page_starts: set[int] = set()
-    for text, meta in rows:
-        gap = str(meta["gap"])
-        parts += [text[max(0, cursor - int(meta["start"])) :], gap]
-        cursor = int(meta["end"]) + len(gap)
-        page_starts.update(json.loads(meta.get("page_starts", "[]")))
-    return "".join(parts), tuple(sorted(page_starts))
-
-
 # The approximate (HNSW) index of a new collection. Chroma's defaults (ef_construction 100, max_neighbors 16,
 # ef_search 100) missed 0.04-0.1% of the exact top 5 and top 20 on a 3,636-chunk index of squad2_500; these
 # found all of them (benchmarks/dense_recall.py). Only ef_search can change once a collection exists.
@@ -131,11 +57,23 @@ class ChromaStore:
     """A `ChunkStore` over one Chroma collection; the collection records which embedder filled it.
 
     `hnsw` configures the approximate index of a collection this creates (default `HNSW`); an existing
-    collection whose `ef_search` is lower is raised to it."""
+    collection whose `ef_search` is lower is raised to it. `recheck`: the seconds for which the revision and
+    chunk count are reused when this process has not written (another process's write is seen after that)."""
 
-    def __init__(self, client: ClientAPI, name: str, embedder: str, hnsw: Mapping[str, Any] | None = None) -> None:
+    CACHED_CHUNKS = 4096  # chunks kept for `get`; all are dropped when the revision changes
+    CACHED_AT_MOST = 64  # a `get` of more ids than this (a bulk read) is not kept
+
+    def __init__(
+        self,
+        client: ClientAPI,
+        name: str,
+        embedder: str,
+        hnsw: Mapping[str, Any] | None = None,
+        recheck: float = RECHECK_S,
+    ) -> None:
         self._client = client
         self._embedder = embedder
+        self._chunks: tuple[str, dict[str, Chunk]] = ("", {})  # (revision, chunk by id)
         hnsw = {**HNSW, **(hnsw or {})}
         try:
             self._collection: Collection = client.get_or_create_collection(
@@ -147,6 +85,8 @@ class ChromaStore:
             self._search_wider(int(hnsw["ef_search"]))
         except Exception as exc:  # chromadb raises bare ValueError/HTTP errors; say what to do
             raise StoreError(f"cannot open the Chroma collection {name!r}: {exc}") from exc
+        self._key = str(self._collection.id)
+        self._fresh = Freshness(self._key, self._read, recheck)
         built_with = (self._collection.metadata or {}).get("qa:embedder")
         if built_with != embedder:
             if self._collection.count():
@@ -166,31 +106,37 @@ class ChromaStore:
 
     def add(self, chunks: Sequence[StoredChunk], vectors: np.ndarray) -> None:
         limit = self._client.get_max_batch_size()
-        for first in range(0, len(chunks), limit):
-            batch = chunks[first : first + limit]
-            self._collection.upsert(
-                ids=[item.chunk.chunk_id for item in batch],
-                embeddings=vectors[first : first + limit],
-                documents=[item.chunk.text for item in batch],
-                metadatas=[_metadata(item) for item in batch],
-            )
+        try:
+            for first in range(0, len(chunks), limit):
+                batch = chunks[first : first + limit]
+                self._collection.upsert(
+                    ids=[item.chunk.chunk_id for item in batch],
+                    embeddings=vectors[first : first + limit],
+                    documents=[item.chunk.text for item in batch],
+                    metadatas=[metadata_of(item) for item in batch],
+                )
+        finally:
+            wrote(self._key)
 
     def delete(self, chunk_ids: Sequence[str]) -> None:
         limit = self._client.get_max_batch_size()
-        for first in range(0, len(chunk_ids), limit):
-            self._collection.delete(ids=list(chunk_ids[first : first + limit]))
+        try:
+            for first in range(0, len(chunk_ids), limit):
+                self._collection.delete(ids=list(chunk_ids[first : first + limit]))
+        finally:
+            wrote(self._key)
 
     def chunk_ids(self, doc_id: str) -> set[str]:
         return set(self._collection.get(where={"doc_id": doc_id}, include=[])["ids"])
 
     def query(self, vector: np.ndarray, k: int, only: DocFilter | None = None) -> list[tuple[str, float]]:
-        """The `k` chunks nearest to `vector` as (chunk_id, similarity), only from documents `only` allows."""
-        count = self._collection.count()
-        if not count or (only is not None and only.admits_nothing):
+        """The `k` chunks nearest to `vector` as (chunk_id, similarity), only from documents `only` allows.
+        (Chroma returns what there is when `k` is more than the collection holds.)"""
+        if only is not None and only.admits_nothing:
             return []
         result = self._collection.query(
             query_embeddings=[vector],
-            n_results=min(k, count),
+            n_results=k,
             where=doc_where(only),
             include=["distances"],
         )
@@ -198,14 +144,23 @@ class ChromaStore:
         return [(cid, 1.0 - float(d)) for cid, d in zip(result["ids"][0], distances, strict=True)]
 
     def get(self, chunk_ids: Sequence[str]) -> list[Chunk]:
-        if not chunk_ids:
-            return []
-        result = self._collection.get(ids=list(chunk_ids), include=["documents", "metadatas"])
-        found = {
-            cid: _chunk(cid, text, dict(meta))
-            for cid, text, meta in zip(result["ids"], result["documents"] or [], result["metadatas"] or [], strict=True)
-        }
-        return [found[cid] for cid in chunk_ids if cid in found]
+        """The chunks with these ids that the collection holds, in the order asked. A search's few hits are
+        kept: those read before at the current revision come from memory (a bulk read is not kept)."""
+        if len(chunk_ids) > self.CACHED_AT_MOST:
+            return self._fetch(chunk_ids, {})
+        revision = self.revision()
+        if self._chunks[0] != revision or len(self._chunks[1]) > self.CACHED_CHUNKS:
+            self._chunks = (revision, {})
+        return self._fetch(chunk_ids, self._chunks[1])
+
+    def _fetch(self, chunk_ids: Sequence[str], known: dict[str, Chunk]) -> list[Chunk]:
+        """The chunks, those not in `known` read from Chroma and added to it."""
+        missing = [cid for cid in chunk_ids if cid not in known]
+        if missing:
+            result = self._collection.get(ids=missing, include=["documents", "metadatas"])
+            rows = zip(result["ids"], result["documents"] or [], result["metadatas"] or [], strict=True)
+            known.update((cid, chunk_from(cid, text, dict(meta))) for cid, text, meta in rows)
+        return [known[cid] for cid in chunk_ids if cid in known]
 
     def _metadatas(
         self, where: dict[str, Any] | None = None, include_text: bool = False
@@ -244,15 +199,15 @@ class ChromaStore:
                 raise StoreError(f"document {doc_id} is only partly stored; run `qa ingest` on it again")
             raise NotFoundError(f"no document {doc_id!r} in the index; `qa docs` lists them")
         rows = complete[-1]
-        text, page_starts = _rebuild(rows)
+        text, page_starts = rebuild(rows)
         meta = rows[0][1]
         if len(text) != int(meta["doc_chars"]):
             raise StoreError(f"document {doc_id} could not be rebuilt from its chunks; run `qa ingest` again")
         return Document(doc_id, str(meta["source"]), text, len(rows), page_starts)
 
     def count(self) -> int:
-        """How many chunks the collection holds (0: no documents)."""
-        return int(self._collection.count())
+        """How many chunks the collection holds (0: no documents), as of the latest reading (see `revision`)."""
+        return self._fresh.reading().count
 
     def all_texts(self) -> Iterator[tuple[str, str]]:
         """(chunk_id, text) of every chunk."""
@@ -264,12 +219,16 @@ class ChromaStore:
         for chunk_id, text, meta in self._metadatas(include_text=True):
             yield chunk_id, str(meta["doc_id"]), text or ""
 
+    def all_ids(self) -> list[str]:
+        """Every chunk's id, without text or metadata: how a lexical index learns what changed."""
+        return list(self._collection.get(include=[])["ids"])
+
     def vectors(self) -> tuple[list[str], np.ndarray]:
         """Every chunk id with its stored vector (rows in the order of the ids): what exact search runs over."""
         ids: list[str] = []
         rows: list[Any] = []
         page = 5000
-        for offset in range(0, self.count() + 1, page):
+        for offset in range(0, self._collection.count() + 1, page):
             result = self._collection.get(include=["embeddings"], limit=page, offset=offset)
             ids += result["ids"]
             rows += list(result["embeddings"] if result["embeddings"] is not None else [])
@@ -280,9 +239,14 @@ class ChromaStore:
     def revision(self) -> str:
         """What caches derived from the contents (BM25) are keyed by: the revision recorded by the last
         `touch` and the number of chunks, so a change whose closing `touch` never ran (a killed process) is
-        still seen whenever it added or removed chunks."""
+        still seen whenever it added or removed chunks. Read again after any write by this process, else at
+        most every `recheck` seconds: a write by another process is seen within that time."""
+        return self._fresh.reading().revision
+
+    def _read(self) -> tuple[str, int]:
         fresh = self._client.get_collection(self._collection.name, embedding_function=None)
-        return f"{(fresh.metadata or {}).get('qa:revision', '')}:{fresh.count()}"
+        count = int(fresh.count())
+        return f"{(fresh.metadata or {}).get('qa:revision', '')}:{count}", count
 
     def pending(self) -> bool:
         """Whether a change was begun (`touch(pending=True)`) and never closed by a plain `touch`."""
@@ -296,4 +260,7 @@ class ChromaStore:
         metadata: Metadata = {"qa:embedder": self._embedder, "qa:revision": uuid.uuid4().hex}
         if pending:
             metadata["qa:pending"] = True
-        self._collection.modify(metadata=metadata)
+        try:
+            self._collection.modify(metadata=metadata)
+        finally:
+            wrote(self._key)

@@ -5,6 +5,10 @@ unchanged files embeds nothing. A changed file's new chunks are written before i
 so a run killed at any point loses nothing, and the next run finishes the job without duplicates. Every
 write is framed by two revision bumps (the first marks the change pending), so a run killed mid-write never
 leaves a cache of the old contents (BM25) looking current; the next run closes a change left pending.
+
+Embedding runs in a worker thread, batch by batch: it starts while the remaining files are still read and
+chunked, and goes on while the batches embedded before are written. Every write still comes after all files
+are planned, in order.
 """
 
 from __future__ import annotations
@@ -12,8 +16,11 @@ from __future__ import annotations
 import bisect
 import hashlib
 from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+
+import numpy as np
 
 from qa.errors import IngestError
 from qa.index.embedders import Embedder
@@ -24,7 +31,8 @@ from qa.records import Chunk, DocInfo, IngestReport, Loaded, Progress, Span
 from qa.settings import Settings
 from qa.text.tokens import encoding
 
-_EMBED_BATCH = 64
+_EMBED_BATCH = 64  # chunks per embedder call: embedding starts once the first 64 are planned
+_WRITE_BATCH = 256  # chunks per store write (one `add` between two revision bumps)
 
 
 def doc_id_for(path: Path) -> str:
@@ -48,6 +56,9 @@ class _Plan:
     chunks: list[StoredChunk]
     stale: set[str]
     is_new: bool
+
+
+_Batch = tuple[list[_Plan], Future[np.ndarray] | None]  # planned documents, and their vectors to come
 
 
 def make_chunks(loaded: Loaded, doc_id: str, source: str, settings: Settings) -> list[StoredChunk]:
@@ -113,15 +124,56 @@ class Ingestor:
         missing = [item for item in chunks if item.chunk.chunk_id not in existing]
         return _Plan(source, doc_id, missing, existing - wanted, is_new=not existing)
 
-    def _write(self, plans: list[_Plan], report: IngestReport) -> None:
+    def _plan_and_embed(self, files: Sequence[Path], report: IngestReport, worker: ThreadPoolExecutor) -> list[_Batch]:
+        """Plan every file, handing each batch of new chunks to `worker` to embed as soon as it is planned, so
+        reading and chunking the next files overlaps the embedding (the model runs outside the GIL)."""
+        batches: list[_Batch] = []
+        pending: list[_Plan] = []
+        last: Future[np.ndarray] | None = None
+        for index, path in enumerate(files):
+            plan = self._plan(path, report)
+            if plan:
+                pending.append(plan)
+            if pending and (sum(len(p.chunks) for p in pending) >= _EMBED_BATCH or index == len(files) - 1):
+                texts = [item.chunk.text for plan in pending for item in plan.chunks]
+                last = worker.submit(self._embed_after, last, texts) if texts else last
+                batches.append((pending, last if texts else None))
+                pending = []
+        return batches
+
+    def _embed_after(self, before: Future[np.ndarray] | None, texts: list[str]) -> np.ndarray:
+        """The texts' vectors, unless the batch before failed: then its error, and no more embedding."""
+        if before is not None:
+            before.result()  # done already: the one worker runs the batches in order
+        return self._embedder.embed(texts)
+
+    def _write_all(self, batches: list[_Batch], report: IngestReport, progress: Progress | None) -> None:
+        """Write the embedded batches in order, several at a time (fewer, larger Chroma writes). When the
+        embedder fails, what it embedded before is written first, so a rerun embeds it no more."""
+        total, done = sum(len(plan.chunks) for plans, _ in batches for plan in plans), 0
+        ready: list[tuple[list[_Plan], np.ndarray | None]] = []
+        for number, (plans, future) in enumerate(batches, 1):
+            try:
+                ready.append((plans, future.result() if future else None))
+            except BaseException:
+                if ready:
+                    self._write(ready, report)
+                raise
+            size = sum(len(plan.chunks) for plans, _ in ready for plan in plans)
+            if size >= _WRITE_BATCH or number == len(batches):
+                self._write(ready, report)
+                done, ready = done + size, []
+                if progress:
+                    progress(done, total)
+
+    def _write(self, ready: list[tuple[list[_Plan], np.ndarray | None]], report: IngestReport) -> None:
         """Store the plans' new chunks, then delete their stale ones, between two revision bumps: the first
         marks the change begun, so a process killed anywhere in between leaves every cache stale."""
-        items = [item for plan in plans for item in plan.chunks]
-        vectors = self._embedder.embed([item.chunk.text for item in items]) if items else None
+        items = [item for plans, _ in ready for plan in plans for item in plan.chunks]
         self._store.touch(pending=True)
-        if vectors is not None:
-            self._store.add(items, vectors)
-        for plan in plans:
+        if items:
+            self._store.add(items, np.concatenate([vectors for _, vectors in ready if vectors is not None]))
+        for plan in (plan for plans, _ in ready for plan in plans):
             if plan.stale:
                 self._store.delete(sorted(plan.stale))
             (report.added if plan.is_new else report.updated).append(plan.source)
@@ -135,16 +187,11 @@ class Ingestor:
         report = IngestReport()
         interrupted = self._store.pending()  # an earlier change never finished: close it at the end
         files, report.failed, report.skipped = discover(paths)
-        plans = [plan for plan in (self._plan(path, report) for path in files) if plan]
-        total, done, batch = sum(len(plan.chunks) for plan in plans), 0, []
-        for plan in plans:
-            batch.append(plan)
-            if sum(len(p.chunks) for p in batch) >= _EMBED_BATCH or plan is plans[-1]:
-                self._write(batch, report)
-                done += sum(len(p.chunks) for p in batch)
-                batch = []
-                if progress:
-                    progress(done, total)
+        worker = ThreadPoolExecutor(1, thread_name_prefix="qa-ingest")
+        try:
+            self._write_all(self._plan_and_embed(files, report, worker), report, progress)
+        finally:
+            worker.shutdown(cancel_futures=True)  # after a failure: embed nothing more
         if prune:
             self._prune(paths, report)
         if report.removed or interrupted:
