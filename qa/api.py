@@ -232,8 +232,10 @@ class QA:
         return Answerer(self._retriever, self._reader, generator, options)
 
     def warm(self) -> None:
-        """Load the lexical index now rather than on the first search."""
-        self._retriever.lexical()
+        """Get ready to answer many questions: load the embedding model and the lexical index now rather than
+        on the first search, and keep a small collection in memory for exact dense search."""
+        self.embedder.embed(["warm up"])
+        self._retriever.warm()
 
 
 _WILDCARDS = frozenset("*?[")

@@ -12,7 +12,7 @@ import pytest
 
 from qa.index.embedders import MINILM_MAX_TOKENS, Embedder, MiniLMEmbedder, length_batches
 from qa.index.store import ChromaStore, StoredChunk
-from tests.conftest import MakeQA
+from tests.conftest import MakeQA, write
 from tests.test_ingest import all_ids, many_files
 
 TEXTS = [
@@ -65,6 +65,8 @@ class GatedStore:
         self.embedded_in_time = True
 
     def __getattr__(self, name: str) -> object:
+        if name == "all_ids":  # a store that cannot list ids: every file is looked up, and the gate is met
+            raise AttributeError(name)
         return getattr(self._inner, name)
 
     def chunk_ids(self, doc_id: str) -> set[str]:
@@ -116,3 +118,56 @@ def test_embedding_starts_before_the_last_file_is_read_and_writes_are_few(
     assert progress == [(report.chunks_added, report.chunks_added)]
     assert len(all_ids(make_qa(**settings))) == report.chunks_added
     assert make_qa(**settings).ingest([folder]).chunks_added == 0
+
+
+class CountingStore:
+    """A real store that counts how the ingest learns what is stored (per-file lookups, whole listings) and
+    can claim to hold more chunks than it does, or to be unable to list them."""
+
+    def __init__(self, inner: ChromaStore, claimed: int | None = None, lists: bool = True) -> None:
+        self._inner, self._claimed, self._lists = inner, claimed, lists
+        self.lookups = self.listings = 0
+
+    def __getattr__(self, name: str) -> object:
+        if name == "all_ids":
+            if not self._lists:
+                raise AttributeError(name)
+            self.listings += 1
+        return getattr(self._inner, name)
+
+    def count(self) -> int:
+        return self._inner.count() if self._claimed is None else self._claimed
+
+    def chunk_ids(self, doc_id: str) -> set[str]:
+        self.lookups += 1
+        return self._inner.chunk_ids(doc_id)
+
+
+def test_a_large_ingest_learns_what_is_stored_from_one_listing(make_qa: MakeQA, tmp_path: Path) -> None:
+    folder = tmp_path / "many"
+    paths = many_files(folder)
+    settings = {"chunk_tokens": 24, "chunk_overlap": 6}
+    listed = CountingStore(make_qa(**settings).store)  # type: ignore[arg-type]
+    first = make_qa(store=listed, **settings).ingest([folder])  # type: ignore[arg-type]
+    assert (listed.listings, listed.lookups) == (1, 0)
+    assert first.ok and len(first.added) == len(paths)
+
+    lookup_home = CountingStore(make_qa(collection="by-lookup", **settings).store, lists=False)  # type: ignore[arg-type]
+    by_lookup = make_qa(store=lookup_home, collection="by-lookup", **settings)  # type: ignore[arg-type]
+    by_lookup.ingest([folder])
+    assert (lookup_home.listings, lookup_home.lookups) == (0, len(paths))
+
+    write(paths[3], "An edited file: its chunks change.\n")
+    write(folder / "zz-new.txt", "A file added later.\n")
+    again = make_qa(store=listed, **settings).ingest([folder])  # type: ignore[arg-type]
+    assert (listed.listings, listed.lookups) == (2, 0)
+    names = [Path(source).name for source in again.updated + again.added]
+    assert (names, len(again.unchanged)) == (["part-03.txt", "zz-new.txt"], len(paths) - 1)
+    reference = by_lookup.ingest([folder])
+    assert (reference.updated, reference.added, reference.unchanged) == (again.updated, again.added, again.unchanged)
+    assert (reference.chunks_added, reference.chunks_removed) == (again.chunks_added, again.chunks_removed)
+    assert sorted(listed._inner.all_ids()) == sorted(lookup_home._inner.all_ids())  # the same chunks either way
+
+    big = CountingStore(make_qa(**settings).store, claimed=10**6)  # type: ignore[arg-type]
+    make_qa(store=big, **settings).ingest([folder])  # type: ignore[arg-type]
+    assert (big.listings, big.lookups) == (0, len(paths) + 1)  # a few files against a large store: lookups

@@ -28,7 +28,9 @@ from ui.sidebar import empty_state, library_panel, settings_panel  # noqa: E402
 
 @st.cache_resource(show_spinner="Opening the index…", max_entries=4)
 def _index(key: Settings) -> Pipeline:
-    return Pipeline(QA(key))
+    qa = QA(key)
+    qa.warm()
+    return Pipeline(qa)
 
 
 @st.cache_resource(show_spinner=False, max_entries=16)

@@ -242,6 +242,7 @@ def evaluate(
     stored = qa.documents()
     if not stored:
         raise ConfigError(f"--docs {docs} holds no document qa can read (.txt .md .html .pdf); {report.summary()}")
+    qa.warm()
     runner = _Runner(qa, doc_names(stored, docs), backend, k, without_gold)
     results = _ask_all(runner, chosen, Path(out) if out else None, progress)
     models = sorted({r.model for r in results if r.model})

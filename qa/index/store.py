@@ -223,6 +223,18 @@ class ChromaStore:
         """Every chunk's id, without text or metadata: how a lexical index learns what changed."""
         return list(self._collection.get(include=[])["ids"])
 
+    def with_vectors(self, chunk_ids: Sequence[str]) -> tuple[list[Chunk], np.ndarray]:
+        """The chunks with these ids that the collection holds (in the order Chroma returns them), each with its
+        stored vector as the matching row: what an in-memory copy for exact search is filled from."""
+        if not chunk_ids:
+            return [], np.zeros((0, 0), np.float32)
+        result = self._collection.get(ids=list(chunk_ids), include=["documents", "metadatas", "embeddings"])
+        texts, metas = result["documents"] or [], result["metadatas"] or []
+        rows = zip(result["ids"], texts, metas, strict=True)
+        chunks = [chunk_from(cid, text, dict(meta)) for cid, text, meta in rows]
+        vectors = result["embeddings"] if result["embeddings"] is not None else []
+        return chunks, np.asarray(vectors, dtype=np.float32).reshape(len(chunks), -1)
+
     def vectors(self) -> tuple[list[str], np.ndarray]:
         """Every chunk id with its stored vector (rows in the order of the ids): what exact search runs over."""
         ids: list[str] = []

@@ -169,3 +169,8 @@ def chunk_id(doc_id: str, version: str, start: int, end: int, text: str) -> str:
     the same file chunked the same way always gives the same ids."""
     digest = hashlib.sha256(f"{doc_id}\0{version}\0{start}\0{end}\0{text}".encode()).hexdigest()
     return f"{doc_id}-{digest[:16]}"
+
+
+def doc_of(chunk_id: str) -> str:
+    """The document id a chunk id (`chunk_id`) begins with."""
+    return chunk_id.rpartition("-")[0]

@@ -6,6 +6,9 @@ so a run killed at any point loses nothing, and the next run finishes the job wi
 write is framed by two revision bumps (the first marks the change pending), so a run killed mid-write never
 leaves a cache of the old contents (BM25) looking current; the next run closes a change left pending.
 
+What is stored already is looked up per file, or for an ingest of many files against a store holding few
+chunks per file, learnt from one listing of every chunk id (a chunk id begins with its document's id).
+
 Embedding runs in a worker thread, batch by batch: it starts while the remaining files are still read and
 chunked, and goes on while the batches embedded before are written. Every write still comes after all files
 are planned, in order.
@@ -25,7 +28,7 @@ import numpy as np
 from qa.errors import IngestError
 from qa.index.embedders import Embedder
 from qa.index.store import ChunkStore, StoredChunk
-from qa.ingest.chunking import chunk_id, chunk_spans
+from qa.ingest.chunking import chunk_id, chunk_spans, doc_of
 from qa.ingest.loaders import discover, load
 from qa.records import Chunk, DocInfo, IngestReport, Loaded, Progress, Span
 from qa.settings import Settings
@@ -33,16 +36,27 @@ from qa.text.tokens import encoding
 
 _EMBED_BATCH = 64  # chunks per embedder call: embedding starts once the first 64 are planned
 _WRITE_BATCH = 256  # chunks per store write (one `add` between two revision bumps)
+# Listing every chunk id once costs about this many single-document lookups per stored chunk (a few
+# microseconds per id against a few milliseconds per lookup): an ingest of more files than the stored chunks
+# times this learns what is stored from one listing.
+_LIST_PER_LOOKUP = 1 / 1000
 
 
 def doc_id_for(path: Path) -> str:
     """A document's id: stable for one file path on one machine."""
-    return hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:16]
+    return _doc_id(path.resolve())
 
 
 def display_source(path: Path) -> str:
     """The path as users will read it: relative to the working folder when inside it."""
-    resolved = path.resolve()
+    return _display(path.resolve())
+
+
+def _doc_id(resolved: Path) -> str:
+    return hashlib.sha256(str(resolved).encode()).hexdigest()[:16]
+
+
+def _display(resolved: Path) -> str:
     try:
         return str(resolved.relative_to(Path.cwd()))
     except ValueError:
@@ -102,21 +116,38 @@ class Ingestor:
         self._embedder = embedder
         self._settings = settings
 
-    def _plan(self, path: Path, report: IngestReport) -> _Plan | None:
-        source = display_source(path)
+    def _list_stored(self, files: int) -> dict[str, set[str]] | None:
+        """Every stored chunk id by document, from one listing, when that costs less than a lookup per file
+        (a store that cannot list ids: None, and each file is looked up)."""
+        if files < self._store.count() * _LIST_PER_LOOKUP:
+            return None
+        all_ids = getattr(self._store, "all_ids", None)
+        if all_ids is None:
+            return None
+        stored: dict[str, set[str]] = {}
+        for cid in all_ids():
+            stored.setdefault(doc_of(cid), set()).add(cid)
+        return stored
+
+    def _existing(self, doc_id: str, stored: dict[str, set[str]] | None) -> set[str]:
+        return stored.get(doc_id, set()) if stored is not None else self._store.chunk_ids(doc_id)
+
+    def _plan(self, path: Path, report: IngestReport, stored: dict[str, set[str]] | None) -> _Plan | None:
+        path = path.resolve()  # once: the id, the source and the stored path all start from it
+        source = _display(path)
         try:
             loaded = load(path, self._settings.max_file_bytes)
         except IngestError as exc:
             report.failed.append((source, exc.reason))
             return None
-        doc_id = doc_id_for(path)
+        doc_id = _doc_id(path)
         chunks = make_chunks(
-            Loaded(str(path.resolve()), loaded.kind, loaded.text, loaded.page_starts),
+            Loaded(str(path), loaded.kind, loaded.text, loaded.page_starts),
             doc_id,
             source,
             self._settings,
         )
-        existing = self._store.chunk_ids(doc_id)
+        existing = self._existing(doc_id, stored)
         wanted = {item.chunk.chunk_id for item in chunks}
         if existing == wanted:
             report.unchanged.append(source)
@@ -129,9 +160,10 @@ class Ingestor:
         reading and chunking the next files overlaps the embedding (the model runs outside the GIL)."""
         batches: list[_Batch] = []
         pending: list[_Plan] = []
+        stored = self._list_stored(len(files))
         last: Future[np.ndarray] | None = None
         for index, path in enumerate(files):
-            plan = self._plan(path, report)
+            plan = self._plan(path, report, stored)
             if plan:
                 pending.append(plan)
             if pending and (sum(len(p.chunks) for p in pending) >= _EMBED_BATCH or index == len(files) - 1):

@@ -279,7 +279,7 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8000, api_key
     sock = listen(host, port)  # before loading anything: a taken port fails at once
     qa = QA(settings)
     try:
-        qa.search("warm up", k=1)  # load the embedding model and the BM25 index before the first request
+        qa.warm()  # load the embedding model and the indexes before the first request
     except QAError as exc:
         print(f"warning: {redact(str(exc), settings.openai_api_key, api_key)}", file=sys.stderr)
     count, auth = len(qa.documents()), "on" if api_key else "off (set QA_API_KEY to require a key)"

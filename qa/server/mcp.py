@@ -208,7 +208,7 @@ def _open(settings: Settings) -> QA:
     with contextlib.redirect_stdout(sys.stderr):
         qa = QA(settings)
         with contextlib.suppress(QAError):  # an empty index still serves: its tools say how to fill it
-            qa.search("warm up", k=1)
+            qa.warm()
     return qa
 
 
