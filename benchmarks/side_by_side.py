@@ -4,7 +4,8 @@ Everyone embeds with the same object, qa's MiniLM int8 (`qa.backends.shared_mini
 as in `llamaindex_engine.py`), and splits into 200/40-token chunks. Engines, each ingesting into a fresh index:
 
 - `qa hybrid`, `qa dense`, `qa lexical`: `QA.search(question, k, mode)` on one qa index (its ingest time is
-  `QA.ingest` plus building the BM25 index, so every engine's ingest ends ready to answer);
+  `QA.ingest` plus `QA.warm()`, which builds the BM25 index and the in-memory copy dense search uses, so every
+  engine's ingest ends ready to answer);
 - `llamaindex memory`: `VectorStoreIndex` in memory, its retriever at `similarity_top_k=k`;
 - `llamaindex chroma`: the same over `ChromaVectorStore` on a fresh `PersistentClient` collection.
 

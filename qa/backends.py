@@ -92,4 +92,4 @@ def make_client(settings: Settings) -> ClientAPI:
 
 
 def make_store(settings: Settings, embedder: Embedder) -> ChromaStore:
-    return ChromaStore(make_client(settings), settings.collection, embedder.name)
+    return ChromaStore(make_client(settings), settings.collection, embedder.name, shared=bool(settings.chroma_url))

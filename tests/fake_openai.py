@@ -298,8 +298,10 @@ def _handler(state: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
 
         def _wait_for_hang_up(self) -> None:
             """Answer nothing until the client closes the connection (or the server stops)."""
+            waiting = select.poll()  # not select(): a test process may hold more than 1024 descriptors
+            waiting.register(self.connection, select.POLLIN)
             while not state.stopping.is_set():
-                readable, _, _ = select.select([self.connection], [], [], 0.05)
+                readable = waiting.poll(50)
                 with contextlib.suppress(OSError):
                     if readable and not self.connection.recv(1, socket.MSG_PEEK):
                         return

@@ -4,8 +4,9 @@ Chroma's approximate (HNSW) query costs a millisecond or two per search through 
 hits' rows another round trip. A serving process whose collection is small enough (`EXACT_AT_MOST` chunks:
 about 1.5 KB of vector per chunk at 384 dimensions, plus the text) keeps a copy instead: one matrix product
 ranks every chunk exactly, and the hits' rows are already in memory. The copy follows the store by the
-difference in chunk ids, like the lexical index (`qa/index/lexical_sync.py`): chunk ids name their content, so
-listing them says what to add and what to drop, and only the added chunks are fetched.
+change, like the lexical index (`qa/index/lexical_sync.py`): from the store's change log when it can tell
+(`qa/index/changes.py`), else by the difference in chunk ids (chunk ids name their content, so listing them says
+what to add and what to drop); only the added chunks are fetched.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
+from qa.index.changes import logged_change
 from qa.records import Chunk, DocFilter
 
 EXACT_AT_MOST = 20_000  # chunks; a larger collection is searched through Chroma's approximate index
@@ -56,11 +58,21 @@ class ExactIndex:
         return len(self.chunks)
 
     def updated(self, source: VectorSource, revision: str) -> ExactIndex:
-        """This copy with the chunks `source` gained since fetched and those it lost dropped."""
+        """This copy with the chunks `source` gained since fetched and those it lost dropped: as the store's
+        change log says when it can tell, checked against the chunk count, else by listing every id."""
+        logged = logged_change(source, self.revision, revision, self.row.__contains__)
+        if logged is not None:
+            added, removed, count = logged
+            changed = self._changed(source, added, set(removed), revision)
+            if len(changed) == count:
+                return changed
         listed = source.all_ids()
-        added = [cid for cid in listed if cid not in self.row]
-        kept_ids = set(listed)
-        keep = [i for i, chunk in enumerate(self.chunks) if chunk.chunk_id in kept_ids]
+        wanted = set(listed)
+        gone = {chunk.chunk_id for chunk in self.chunks if chunk.chunk_id not in wanted}
+        return self._changed(source, [cid for cid in listed if cid not in self.row], gone, revision)
+
+    def _changed(self, source: VectorSource, added: list[str], gone: set[str], revision: str) -> ExactIndex:
+        keep = [i for i, chunk in enumerate(self.chunks) if chunk.chunk_id not in gone]
         chunks = [self.chunks[i] for i in keep]
         blocks = [self.matrix[keep]]
         for first in range(0, len(added), _FETCH):

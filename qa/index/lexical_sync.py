@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 from qa.index import lexical_files
+from qa.index.changes import logged_change
 from qa.index.lexical import LexicalIndex
 from qa.records import Chunk
 
@@ -54,13 +55,24 @@ def refresh(current: LexicalIndex | None, store: RowSource, cache: Path, revisio
 
 
 def catch_up(index: LexicalIndex, store: IdSource, revision: str) -> LexicalIndex:
-    """`index` with the chunks `store` gained since added and those it lost removed."""
+    """`index` with the chunks `store` gained since added and those it lost removed: as the store's change log
+    says when it can tell, checked against the chunk count, else by listing every id."""
+    logged = logged_change(store, index.revision, revision, index.holds)
+    if logged is not None:
+        added, removed, count = logged
+        updated = _apply(index, store, added, removed, revision)
+        if updated.live == count:
+            return updated
     listed = store.all_ids()
     added = [cid for cid in listed if not index.holds(cid)]
-    removed: list[str] = []
+    removed = []
     if index.live != len(listed) - len(added):  # some chunk we hold is gone (else nothing to look for)
         wanted = set(listed)
         removed = [cid for cid in index.ids if cid not in wanted]
+    return _apply(index, store, added, removed, revision)
+
+
+def _apply(index: LexicalIndex, store: IdSource, added: list[str], removed: list[str], revision: str) -> LexicalIndex:
     if not added and not removed:
         return index.with_revision(revision)
     rows = [

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Protocol, cast
 import numpy as np
 
 from qa.errors import EmbedderMismatchError, NotFoundError, StoreError
+from qa.index.changes import Change, ChangeLog, InChroma, InProcess
 from qa.index.freshness import RECHECK_S, Freshness, wrote
 from qa.index.rows import Metadata, chunk_from, doc_where, metadata_of, rebuild
 from qa.index.rows import StoredChunk as StoredChunk  # where ingestion and the tests take it from
@@ -58,7 +59,8 @@ class ChromaStore:
 
     `hnsw` configures the approximate index of a collection this creates (default `HNSW`); an existing
     collection whose `ef_search` is lower is raised to it. `recheck`: the seconds for which the revision and
-    chunk count are reused when this process has not written (another process's write is seen after that)."""
+    chunk count are reused when this process has not written (another process's write is seen after that).
+    `shared`: other processes use the collection too (a Chroma server): the change log is kept in Chroma."""
 
     CACHED_CHUNKS = 4096  # chunks kept for `get`; all are dropped when the revision changes
     CACHED_AT_MOST = 64  # a `get` of more ids than this (a bulk read) is not kept
@@ -70,6 +72,7 @@ class ChromaStore:
         embedder: str,
         hnsw: Mapping[str, Any] | None = None,
         recheck: float = RECHECK_S,
+        shared: bool = False,
     ) -> None:
         self._client = client
         self._embedder = embedder
@@ -86,6 +89,7 @@ class ChromaStore:
         except Exception as exc:  # chromadb raises bare ValueError/HTTP errors; say what to do
             raise StoreError(f"cannot open the Chroma collection {name!r}: {exc}") from exc
         self._key = str(self._collection.id)
+        self._log = ChangeLog(InChroma(client, name) if shared else InProcess(self._key))
         self._fresh = Freshness(self._key, self._read, recheck)
         built_with = (self._collection.metadata or {}).get("qa:embedder")
         if built_with != embedder:
@@ -115,6 +119,7 @@ class ChromaStore:
                     documents=[item.chunk.text for item in batch],
                     metadatas=[metadata_of(item) for item in batch],
                 )
+                self._log.note(added=[item.chunk.chunk_id for item in batch])
         finally:
             wrote(self._key)
 
@@ -123,6 +128,7 @@ class ChromaStore:
         try:
             for first in range(0, len(chunk_ids), limit):
                 self._collection.delete(ids=list(chunk_ids[first : first + limit]))
+                self._log.note(removed=chunk_ids[first : first + limit])
         finally:
             wrote(self._key)
 
@@ -269,10 +275,20 @@ class ChromaStore:
         """Record that the contents change (`pending`: are about to, so the change counts as begun until the
         next plain `touch`), so caches derived from them (BM25) know to rebuild. Writers call it before and
         after every change: a process killed in between leaves a new revision and the pending mark behind."""
-        metadata: Metadata = {"qa:embedder": self._embedder, "qa:revision": uuid.uuid4().hex}
+        revision = uuid.uuid4().hex
+        metadata: Metadata = {"qa:embedder": self._embedder, "qa:revision": revision}
         if pending:
             metadata["qa:pending"] = True
+            self._log.begin(self._read()[0].partition(":")[0], revision)
+        else:
+            self._log.close(revision)  # recorded before the revision names it: a reader finds it at once
         try:
             self._collection.modify(metadata=metadata)
         finally:
             wrote(self._key)
+
+    def changes_between(self, start: str, end: str) -> Change | None:
+        """What the writes between two revisions (as `revision` gave them) added and removed, from the change
+        log (`qa/index/changes.py`); None when the log cannot tell for sure: then list `all_ids`."""
+        change = self._log.since(start.partition(":")[0], end.partition(":")[0])
+        return change and Change(change.added, change.removed, int(end.rpartition(":")[2]))
