@@ -95,6 +95,35 @@ def test_short_lines_and_finished_sentences_are_not_joined() -> None:
     assert pieces("A heading\nLine two. Three.") == ["A heading", "Line two.", "Three."]
 
 
+FORMULA = (
+    "Ozone is produced in the upper atmosphere when O\n2 combines with atomic oxygen made by the splitting of"
+    " O\n2 by ultraviolet (UV) radiation. Trioxygen (O\n3) is very reactive; silica (SiO\n2) and alumina (Al\n2O\n3)"
+    " are not."
+)
+FORMULA_SOURCES: dict[str, str | list[Block]] = {
+    "md": FORMULA + "\n",
+    "txt": FORMULA + "\n",
+    "html": "<p>" + FORMULA.replace("\n", "<br>") + "</p>",
+    "pdf": [("p", FORMULA)],
+}
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_a_formula_cut_from_its_subscript_by_a_line_break_stays_in_its_sentence(tmp_path: Path, fmt: str) -> None:
+    text = read(tmp_path, fmt, FORMULA_SOURCES[fmt])
+    assert "O\n2" in text or fmt == "pdf"  # the loaders keep the break (fpdf2 may wrap elsewhere)
+    assert pieces(text) == [
+        "Ozone is produced in the upper atmosphere when O 2 combines with atomic oxygen made by the splitting of"
+        " O 2 by ultraviolet (UV) radiation.",
+        "Trioxygen (O 3) is very reactive; silica (SiO 2) and alumina (Al 2O 3) are not.",
+    ]
+
+
+def test_a_numbered_line_after_a_capital_is_still_a_list_item() -> None:
+    text = "The steps for plan A\n1) Pour the water.\n2) Stir it well."
+    assert pieces(text) == ["The steps for plan A", "1) Pour the water.", "2) Stir it well."]
+
+
 # --- a lead-in, then a list -------------------------------------------------------------------------------
 
 LEAD = "First, let's take a look at the ownership rules. Keep these rules in mind as we work through them:"

@@ -29,6 +29,8 @@ _HEADING = re.compile(r"[ \t]*#{1,6}(?:[ \t]|$)")
 _RULE = re.compile(r"[ \t]*(?:[-*_=+|:][ \t]*){3,}$")
 _ITEM = re.compile(r"[ \t>]*(?:[-*+•◦▪‣–]|(?:\d{1,3}[.)])+|[a-z][.)])[ \t]+(?=\S)")
 _QUOTE_MARK = re.compile(r"^[ \t]*(?:>[ \t]*)+")  # Markdown block quote marks
+_FORMULA_END = re.compile(r"(?:^|[\s(\[]|\n\d{1,2})(?:[A-Z][a-z]?\d*)+$")  # "O", "(SiO", "CO", "2O" end a line
+_SUBSCRIPT = re.compile(r"\d{1,2}(?:[A-Z][a-z]?\d*)*(?=[\s,;:)]|$)")  # "2 ", "3)" or "2O" start the next
 _CODE = re.compile(
     r"^(?:\$|%|>>>|PS>|#!|//|/\*|<!--|-->)(?:\s|$)"  # prompts and comments
     r"|^[\])}]+[;,]?$|^}|[{\[(]$"  # brackets that open or close a block
@@ -155,7 +157,7 @@ def _groups(lines: list[_Line], text: str) -> list[list[_Line]]:
     groups: list[list[_Line]] = []
     for line in lines:
         previous = groups[-1][-1] if groups else None
-        if previous and previous.para == line.para and _wraps(text, previous, line, widths.get(line.para, 0)):
+        if previous and previous.para == line.para and _wraps(text, groups[-1][0].start, previous, line, widths):
             groups[-1].append(line)
         else:
             groups.append([line])
@@ -167,12 +169,16 @@ def _width(text: str, line: _Line) -> int:
     return line.end - (text.rfind("\n", 0, line.start) + 1)
 
 
-def _wraps(text: str, previous: _Line, line: _Line, width: int) -> bool:
+def _wraps(text: str, since: int, previous: _Line, line: _Line, widths: dict[int, int]) -> bool:
     """Whether `line` continues `previous` (a line break that a writer's editor or a PDF put in): the
-    previous line is prose that did not end its sentence, and was so full that the next word did not fit."""
+    previous line is prose that did not end its sentence, and was so full that the next word did not fit;
+    or the break cuts a chemical formula from its subscript. `since`: where the run of lines `previous` ends
+    began; `widths`: the widest prose line of each paragraph."""
+    before, width = text[previous.start : previous.end], widths.get(line.para, 0)
+    if previous.kind in ("prose", "item") and _cuts_subscript(text[since : previous.end], text[line.start : line.end]):
+        return True
     if previous.kind not in ("prose", "item") or line.kind != "prose" or width < 30:
         return False
-    before = text[previous.start : previous.end]
     after = _QUOTE_MARK.sub("", text[line.start : line.end], count=1)
     if before.endswith((":", "\\")) or text.startswith("  ", previous.end):  # Markdown's hard line breaks
         return False
@@ -182,6 +188,18 @@ def _wraps(text: str, previous: _Line, line: _Line, width: int) -> bool:
     loose = after[:1].islower() or last_word in _CONNECTORS or before.endswith((",", ";", "-"))
     first_word = after.split(None, 1)[0] if after.split() else ""
     return _width(text, previous) + 1 + len(first_word) > (0.7 if loose else 0.9) * width
+
+
+def _cuts_subscript(before: str, after: str) -> bool:
+    """Whether a line break falls between a formula's element symbols and its subscript digits ("when O" /
+    "2 combines", "(silica SiO" / "2)", "Al" / "2O" / "3)"), as text taken from web pages and PDFs often has
+    it. `before` runs from the start of the lines read together so far. A digit and a bracket starting the next
+    line read as a list number unless they close a bracket left open."""
+    digits = _SUBSCRIPT.match(after)
+    if digits is None or not _FORMULA_END.search(before):
+        return False
+    closes = after.startswith(")", digits.end())
+    return not closes or before.rfind("(") > before.rfind(")")
 
 
 def _abbreviation_at_end(text: str, end: int) -> bool:
