@@ -3,10 +3,12 @@
 
 Usage:
     python3 eval/pydocs_corpus.py [TARGET]        (default TARGET: runs/pydocs)
+    python3 eval/pydocs_corpus.py --set tune      (eval/pydocs_tune.jsonl's pages, into runs/pydocs-tune)
     python3 eval/pydocs_corpus.py TARGET --source /path/to/html --strict
 
-Copies the 18 chosen HTML pages of the Python 3.11 documentation, and nothing
-else (no CSS, JS or images), from the Debian install location into TARGET,
+Copies the 18 chosen HTML pages of the Python 3.11 documentation (or, with
+--set tune, the 14 pages of the tuning set), and nothing else (no CSS, JS or
+images), from the Debian install location into TARGET,
 keeping their relative paths (e.g. library/csv.html). Each copied file is
 checked against the sha256 recorded below, taken from Debian package
 python3.11-doc version 3.11.2-6+deb12u9 (documentation of Python 3.11.2).
@@ -57,6 +59,26 @@ PAGES = {
 }
 
 
+# the 14 pages of eval/pydocs_tune.jsonl (a separate set for choosing rules), same package and version
+TUNE_PAGES = {
+    "tutorial/errors.html": "5b1116a3355bf856bfe5e4a392cc900fc5359474586719526cdf46d90277ba36",
+    "tutorial/inputoutput.html": "97e71b3c7d90463a1ae44d37d830705cd26bde95f3c0ec953e5464615cea0ccd",
+    "tutorial/stdlib.html": "2832292334ab1b7d666af0946d3eb55f54a4ae7f51a7931a8474e0adae431732",
+    "tutorial/controlflow.html": "53409aecc8261868f5ed6612ba5fbe0ef38d2c673afb539b0011e952e09e2650",
+    "library/json.html": "0dafac80995a7c5e5001b4a35bfaa3b1c5170ad8efe95618d8859263c47824d5",
+    "library/gzip.html": "89b33870038ffc2ab91d6fb86982a4eba7f9f66f371a3c4ce05df87b202ddd0b",
+    "library/secrets.html": "8b5728811e3dddb6b7009d3e8fdd34052bf02a5c977755a0a6f429128a164d10",
+    "library/tempfile.html": "905f5dcb07432c7142dbd12e55c4b178c523bc4d553c234350870762708f41e5",
+    "library/heapq.html": "8bf965324de41e60e59009ccb51faea6ada4de4408876ac75d09fbea3fc74a18",
+    "library/timeit.html": "89741bdd5fe3a3bacd81e2ec633e192a4692afb1fbf5f4d0487b6c79d28c80c3",
+    "howto/sorting.html": "a39e17e7ba04cc99f477cd9b9e1fa843b3540c551016109065ce4d797552b737",
+    "howto/sockets.html": "8cb419f59842bbfc9240bd3f1c3c20bf9d1f89837db31eb92892876a9514f335",
+    "faq/general.html": "cd614038685edf4c8b5530ccd1127c4f697470726e4aa835f93ee1198b50e182",
+    "faq/windows.html": "9d1bad006438ee23b78acfaf7e3e369e61dbf0e89461ef25a978db92fde0d9f4",
+}
+SETS = {"report": (PAGES, os.path.join("runs", "pydocs")), "tune": (TUNE_PAGES, os.path.join("runs", "pydocs-tune"))}
+
+
 def sha256_of(path):
     h = hashlib.sha256()
     with open(path, "rb") as f:
@@ -78,8 +100,14 @@ def main(argv=None):
     parser.add_argument(
         "target",
         nargs="?",
-        default=os.path.join("runs", "pydocs"),
-        help="folder to copy the pages into (default: runs/pydocs)",
+        default=None,
+        help="folder to copy the pages into (default: runs/pydocs, or runs/pydocs-tune with --set tune)",
+    )
+    parser.add_argument(
+        "--set",
+        choices=sorted(SETS),
+        default="report",
+        help="whose pages: eval/pydocs.jsonl's (report, default) or eval/pydocs_tune.jsonl's (tune)",
     )
     parser.add_argument(
         "--source", default=None, help=f"HTML root of the Python 3.11 docs (default: {DEFAULT_SOURCES[0]})"
@@ -88,21 +116,23 @@ def main(argv=None):
         "--strict", action="store_true", help="exit non-zero when a file's sha256 differs from the table"
     )
     args = parser.parse_args(argv)
+    pages, default_target = SETS[args.set]
+    args.target = args.target or default_target
 
     source = find_source(args.source)
-    missing = [rel for rel in PAGES if not os.path.isfile(os.path.join(source, rel))]
+    missing = [rel for rel in pages if not os.path.isfile(os.path.join(source, rel))]
     if missing:
         for rel in missing:
             print(f"error: missing {os.path.join(source, rel)}", file=sys.stderr)
         print(
-            f"error: {len(missing)} of {len(PAGES)} pages not found under {source}; run `apt-get install "
+            f"error: {len(missing)} of {len(pages)} pages not found under {source}; run `apt-get install "
             f"{DEBIAN_PACKAGE}` (this table is from version {DEBIAN_VERSION})",
             file=sys.stderr,
         )
         return 1
 
     mismatched = []
-    for rel, expected in PAGES.items():
+    for rel, expected in pages.items():
         src = os.path.join(source, rel)
         dst = os.path.join(args.target, rel)
         os.makedirs(os.path.dirname(dst), exist_ok=True)
@@ -116,7 +146,7 @@ def main(argv=None):
                 file=sys.stderr,
             )
 
-    print(f"copied {len(PAGES)} pages from {source} to {args.target} ({len(mismatched)} hash mismatches)")
+    print(f"copied {len(pages)} pages from {source} to {args.target} ({len(mismatched)} hash mismatches)")
     if mismatched and args.strict:
         return 2
     return 0

@@ -73,8 +73,8 @@ def test_prose_holds_no_code(text: str) -> None:
     assert not has_command(text)
 
 
-def test_has_type_dispatches_to_the_code_kinds() -> None:
-    assert {"command", "code"} == PREFERRED_ONLY
+def test_has_type_dispatches_to_the_kinds_that_only_rank() -> None:
+    assert {"command", "code", "reason"} == PREFERRED_ONLY
     assert has_type("command", "$ cargo run", "What command runs it?")
     assert not has_type("command", "Cargo runs it.", "What command runs it?")
     assert has_type("code", "Add `mut`.", "Which keyword?")

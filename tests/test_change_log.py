@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from qa import Settings
+from qa import QA, Settings
 from qa.backends import make_client
 from qa.index.changes import ChangeLog, InChroma, InProcess, Records
 from qa.index.lexical import LexicalIndex
@@ -54,43 +54,43 @@ def in_step(reader: Retriever, store: ChromaStore) -> None:
         assert lexical.search(query, 10) == full.search(query, 10)
 
 
-def test_a_reader_follows_writes_by_the_log_without_listing_ids(
-    make_qa: MakeQA, embedder: MemoEmbedder, tmp_path: Path
-) -> None:
+def watched(make_qa: MakeQA, embedder: MemoEmbedder, tmp_path: Path) -> tuple[QA, ChromaStore, Listing, Retriever]:
+    """A writer that has ingested four small documents, its store, and a reader of that store that counts its
+    listings (none counted yet: the reader's first load had nothing to follow from)."""
     folder = tmp_path / "docs"
     fill(folder)
     writer = make_qa(chunk_tokens=32, chunk_overlap=0)
     writer.ingest([folder])
     store = writer.store
     assert isinstance(store, ChromaStore)
-    watched = Listing(store)
-    reader = Retriever(watched, embedder, tmp_path / "bm25")  # type: ignore[arg-type]
+    listing = Listing(store)
+    reader = Retriever(listing, embedder, tmp_path / "bm25")  # type: ignore[arg-type]
     reader.warm()
-    assert watched.listings >= 1  # the first load lists ids: there is nothing to follow from
-    watched.listings = 0
+    assert listing.listings >= 1
+    listing.listings = 0
+    return writer, store, listing, reader
 
+
+def test_a_reader_follows_writes_by_the_log_without_listing_ids(
+    make_qa: MakeQA, embedder: MemoEmbedder, tmp_path: Path
+) -> None:
+    writer, store, watching, reader = watched(make_qa, embedder, tmp_path)
+    folder = tmp_path / "docs"
     write(folder / "new.txt", "Quokka colonies thrive on the island, where the ferries call twice a week.\n")
     writer.ingest([folder])
     (folder / "f1.txt").unlink()
     write(folder / "f2.txt", "An edited file about the quokka ferries.\n")
     writer.ingest([folder], prune=True)  # two more writes: an update and a removal
     in_step(reader, store)
-    assert watched.listings == 0
+    assert watching.listings == 0
     [top] = reader.search("quokka colonies on the island", 1, "dense")
     assert Path(top.source).name == "new.txt"
 
 
 def test_interleaved_writers_make_the_reader_list_ids(make_qa: MakeQA, embedder: MemoEmbedder, tmp_path: Path) -> None:
-    folder = tmp_path / "docs"
-    fill(folder)
-    first = make_qa(chunk_tokens=32, chunk_overlap=0)
-    first.ingest([folder])
-    store, other = first.store, make_qa(chunk_tokens=32, chunk_overlap=0).store  # two writers, one collection
-    assert isinstance(store, ChromaStore) and isinstance(other, ChromaStore)
-    watched = Listing(store)
-    reader = Retriever(watched, embedder, tmp_path / "bm25")  # type: ignore[arg-type]
-    reader.warm()
-    watched.listings = 0
+    first, store, watching, reader = watched(make_qa, embedder, tmp_path)
+    other = make_qa(chunk_tokens=32, chunk_overlap=0).store  # a second writer on the same collection
+    assert isinstance(other, ChromaStore)
     docs = {Path(info.source).name: info.doc_id for info in first.documents()}
 
     store.touch(pending=True)
@@ -100,27 +100,18 @@ def test_interleaved_writers_make_the_reader_list_ids(make_qa: MakeQA, embedder:
     store.touch()
     other.touch()
     in_step(reader, store)  # both removals seen
-    assert watched.listings >= 1  # the records do not chain from the reader's revision to the current one
+    assert watching.listings >= 1  # the records do not chain from the reader's revision to the current one
 
 
 def test_a_write_killed_before_it_closed_makes_the_reader_list_ids(
     make_qa: MakeQA, embedder: MemoEmbedder, tmp_path: Path
 ) -> None:
-    folder = tmp_path / "docs"
-    fill(folder)
-    writer = make_qa(chunk_tokens=32, chunk_overlap=0)
-    writer.ingest([folder])
-    store = writer.store
-    assert isinstance(store, ChromaStore)
-    watched = Listing(store)
-    reader = Retriever(watched, embedder, tmp_path / "bm25")  # type: ignore[arg-type]
-    reader.warm()
-    watched.listings = 0
+    writer, store, watching, reader = watched(make_qa, embedder, tmp_path)
     doc = next(info.doc_id for info in writer.documents() if info.source.endswith("f0.txt"))
     store.touch(pending=True)
     store.delete(sorted(store.chunk_ids(doc)))  # and the process dies here: no closing touch, no record
     in_step(reader, store)
-    assert watched.listings >= 1
+    assert watching.listings >= 1
 
 
 @pytest.fixture(params=["in Chroma", "in process"])

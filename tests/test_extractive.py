@@ -36,6 +36,7 @@ from tests.fake_openai import assert_grounded
         ("Which NATO countries sent instructors?", "place"),
         ("Who did Moscow appoint?", "who"),
         ("Where are the bases?", "where"),
+        ("Why did Moscow deny it?", "reason"),
         ("What did Putin say about the images?", None),
         ("What helps scientists to date fossils?", None),
     ],
@@ -274,3 +275,86 @@ def test_what_follows_an_announcement_is_its_list_not_the_code_or_next_section()
     assert following(found, run, text) == run  # a command is its own answer, never glued to prose
     headed = "They are as follows:\n\n## Rules\n\nOne owner."
     assert following(units(headed), 0, headed) == 0  # a heading starts something else
+
+
+CODECS_HTML = """<html><head><title>codecs: Codec registry and base classes</title></head><body>
+<h1>Standard Encodings</h1>
+<p>Python comes with a number of codecs built-in. The following table lists the codecs by name, together
+with a few common aliases, and the languages for which the encoding is likely used.</p>
+<table class="docutils">
+<thead><tr class="row-odd"><th class="head"><p>Codec</p></th><th class="head"><p>Aliases</p></th>
+<th class="head"><p>Languages</p></th></tr></thead>
+<tbody>
+<tr class="row-even"><td><p>cp1257</p></td>
+<td><p>windows-1257</p></td>
+<td><p>Baltic languages</p></td>
+</tr>
+<tr class="row-odd"><td><p>cp1258</p></td>
+<td><p>windows-1258</p></td>
+<td><p>Vietnamese</p></td>
+</tr>
+<tr class="row-even"><td><p>euc_jp</p></td>
+<td><p>eucjp, ujis, u-jis</p></td>
+<td><p>Japanese</p></td>
+</tr>
+</tbody></table>
+<p>The codecs module defines a set of base classes which define the interfaces for working with codec
+objects, and can also be used as the basis for custom codec implementations.</p>
+</body></html>
+"""
+
+
+def test_a_table_row_named_by_one_cell_answers_with_the_whole_row(make_qa: MakeQA, tmp_path: Path) -> None:
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "codecs.html").write_text(CODECS_HTML, encoding="utf-8")
+    qa = make_qa(backend="extractive")
+    qa.ingest([tmp_path / "docs"])
+    text = qa.store.document(qa.documents()[0].doc_id).text
+    assert "cp1258\twindows-1258\tVietnamese\n" in text  # a Sphinx table: paragraphs inside cells, one line a row
+    quotes = quotes_of(qa, "For which language is the cp1258 codec used?")
+    assert quotes[0] == "cp1258\twindows-1258\tVietnamese", quotes
+
+
+KETTLE_HTML = """<html><head><title>Kitchen FAQ</title></head><body>
+<h1>Kitchen FAQ</h1>
+<h3>How do I stop the kettle from scaling up?<a class="headerlink" href="#scale">¶</a></h3>
+<p>Use the <code>descale</code> tablets. Drop one into a full kettle once a month and boil it twice.</p>
+<h3>Can I fill the kettle from the garden tap?<a class="headerlink" href="#tap">¶</a></h3>
+<p>Kettles in old farmhouses were often filled from the garden tap. That habit is unsafe, because garden hoses
+can leach lead into the water that stands in them. Fill the kettle from the kitchen tap.</p>
+</body></html>
+"""
+
+
+@pytest.fixture
+def kitchen_qa(make_qa: MakeQA, tmp_path: Path) -> QA:
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "kitchen.html").write_text(KETTLE_HTML, encoding="utf-8")
+    qa = make_qa(backend="extractive")
+    qa.ingest([tmp_path / "docs"])
+    return qa
+
+
+def test_a_question_heading_is_answered_with_what_follows_it(kitchen_qa: QA) -> None:
+    quotes = quotes_of(kitchen_qa, "What should I use to keep my kettle from scaling up?")
+    assert quotes[0].startswith("How do I stop the kettle from scaling up?"), quotes
+    assert "Use the `descale` tablets." in quotes[0], quotes
+
+
+def test_a_why_question_is_answered_with_the_reason_not_the_premise(kitchen_qa: QA) -> None:
+    quotes = quotes_of(kitchen_qa, "Why is filling kettles from the garden tap unsafe?")
+    assert "because garden hoses" in quotes[0], quotes
+
+
+@pytest.mark.parametrize(
+    ("sentence", "gives"),
+    [
+        ("That habit is unsafe, because hoses leach lead.", True),
+        ("This will keep os.open() from shadowing the built-in open().", True),
+        ("Since the cache is shared, writes take a lock.", True),
+        ("The lock has been held since 2020.", False),
+        ("Kettles were often filled from the garden tap.", False),
+    ],
+)
+def test_a_reason_is_told_from_a_statement(sentence: str, gives: bool) -> None:
+    assert has_type("reason", sentence, "Why?") is gives

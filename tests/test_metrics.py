@@ -338,6 +338,13 @@ def test_an_html_table_cell_ends_cleanly() -> None:
     assert cut(document, "emitter.default")
 
 
+def test_a_whole_html_table_row_ends_cleanly() -> None:
+    document = "Codec\tLanguages\ncp1257\tBaltic languages\ncp1258\tVietnamese\nThe table ends here.\n"
+    assert not cut(document, "cp1257\tBaltic languages")  # a row, then another row
+    assert not cut(document, "cp1258\tVietnamese")  # the last row, then a paragraph line
+    assert cut(document, "cp1257\tBaltic")
+
+
 def test_the_end_of_the_document_ends_cleanly() -> None:
     assert not cut(HARD_WRAPPED, "The end of the page")  # only the final newline follows
     assert not cut("no punctuation at all", "no punctuation at all")

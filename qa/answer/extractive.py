@@ -4,8 +4,9 @@ question's distinctive wording they carry, on how well their words meet the ques
 (contextual wordpiece vectors), on whether they hold the kind of thing asked for (qa/answer/kinds.py), and
 on their passage's retrieval rank. A sentence that announces what follows ("let's look at the rules",
 "as follows:") is read together with what follows it (the list or the next sentences, within a length
-cap; never code, whose lines are candidates of their own). When a command or code is asked for, a
-sentence or line holding some outranks one that only shares the question's topic words.
+cap; never code, whose lines are candidates of their own); a table is read a row at a time, with its header
+row. When a command or code is asked for, a sentence or line holding some outranks one that only shares the
+question's topic words.
 """
 
 from __future__ import annotations
@@ -65,6 +66,17 @@ class Candidate:
     novel: bool = True
     score: float = 0.0
     lead: int = 0  # characters of the announcement that the text starts with (0: not an announcement)
+    context: str = ""  # read with the text but not quoted: a table row's header row
+
+    @property
+    def read(self) -> str:
+        """What the candidate is judged on: its text, after its context when it has one."""
+        return f"{self.context}\n{self.text}" if self.context else self.text
+
+    @property
+    def meaning(self) -> str:
+        """What its meaning is read from: an announcement's own words, not what it announces."""
+        return self.read[: len(self.read) - len(self.text) + self.lead] if self.lead else self.read
 
 
 def announces(sentence: str) -> bool:
@@ -72,6 +84,14 @@ def announces(sentence: str) -> bool:
     like "as follows", "the following steps", "let's take a look at ..."."""
     stripped = sentence.rstrip().rstrip("\"'”’)*_")
     return stripped.endswith(":") or (len(stripped) <= 200 and bool(_ANNOUNCES.search(stripped)))
+
+
+def asks(found: Sequence[Unit], i: int, text: str) -> bool:
+    """Whether `found[i]` is a question standing as a paragraph of its own (a FAQ's heading, "How do I check
+    for a keypress without blocking?"): what follows it is its answer."""
+    unit = found[i]
+    alone = (i == 0 or found[i - 1].para != unit.para) and (i + 1 == len(found) or found[i + 1].para != unit.para)
+    return alone and unit.kind in ("prose", "heading") and text[unit.start : unit.end].rstrip("¶# ").endswith("?")
 
 
 def following(found: Sequence[Unit], i: int, text: str, budget: int = _FOLLOWING_CAP) -> int:
@@ -94,6 +114,33 @@ def following(found: Sequence[Unit], i: int, text: str, budget: int = _FOLLOWING
     return last
 
 
+def rows(found: Sequence[Unit]) -> list[Unit]:
+    """The units with each table row's cells read as one: a cell ("Vietnamese") means little without the row it
+    stands in ("cp1258  windows-1258  Vietnamese"), and a question names the row by another of its cells."""
+    out: list[Unit] = []
+    for unit in found:
+        if unit.kind == "cell" and out and out[-1].kind == "cell" and out[-1].group == unit.group:
+            out[-1] = replace(out[-1], end=unit.end)
+        else:
+            out.append(unit)
+    return out
+
+
+def headers(found: Sequence[Unit]) -> dict[int, int]:
+    """For each table row after the first (by index into `found`, as `rows` gives it), the index of its
+    table's first row, which names the columns ("Codec  Aliases  Languages")."""
+    out: dict[int, int] = {}
+    first = -1
+    for i, unit in enumerate(found):
+        if unit.kind != "cell":
+            first = -1
+        elif first < 0 or found[first].para != unit.para:
+            first = i
+        else:
+            out[i] = first
+    return out
+
+
 def candidates(passages: Sequence[Passage]) -> list[Candidate]:
     """Every distinct sentence of the passages, with its document offsets (overlaps counted once). A
     sentence that announces what follows ("Putin replied:") is read with what follows. Nothing of a block
@@ -101,17 +148,21 @@ def candidates(passages: Sequence[Passage]) -> list[Candidate]:
     seen: set[tuple[str, int, int]] = set()
     out: list[Candidate] = []
     for p in passages:
-        found = units(p.text)
+        found = rows(units(p.text))
+        header = headers(found)
         for i, unit in enumerate(found):
             if unit.kind == "mark":
                 continue
-            last = following(found, i, p.text) if announces(p.text[unit.start : unit.end]) else i
+            asked = asks(found, i, p.text)
+            last = following(found, i, p.text) if asked or announces(p.text[unit.start : unit.end]) else i
             s, e = unit.start, found[last].end
             key = (p.doc_id, p.start + s, p.start + e)
             if key not in seen and not untrusted(p.text, s, e):
                 seen.add(key)
-                lead = unit.end - s if last > i else 0
-                out.append(Candidate(p, p.start + s, p.start + e, p.text[s:e], lead=lead))
+                lead = unit.end - s if last > i and not asked else 0  # a question heading: read it all
+                top = found[header[i]] if i in header else None
+                context = p.text[top.start : top.end] if top else ""
+                out.append(Candidate(p, p.start + s, p.start + e, p.text[s:e], lead=lead, context=context))
     return out
 
 
@@ -149,7 +200,7 @@ def score(
     kind = answer_type(question)
     short = _shortlist(question, pool, kind, w)
     # an announcement is read for what it announces: its meaning is the lead's, its words all of it
-    cosines, aligned = _read(question, [c.text[: c.lead or len(c.text)] for c, _ in short], embedder, asked)
+    cosines, aligned = _read(question, [c.meaning for c, _ in short], embedder, asked)
     typed = [has_type(kind, c.text, question) for c, _ in short]
     # a kind that only ranks: the edge goes to sentences that hold it and share a word with the question
     prefer = kind in PREFERRED_ONLY and any(t and c.coverage > 0 for t, (c, _) in zip(typed, short, strict=True))
@@ -170,7 +221,7 @@ def _shortlist(question: str, pool: list[Candidate], kind: str | None, w: Weight
     """The candidates worth reading closely, with their coverage, and whether each says anything the
     question does not: best on shared words and rank (and on holding code, when code is asked for)."""
     asked = words(question)
-    sets = [words(c.text) for c in pool]
+    sets = [words(c.read) for c in pool]
     idf = _idf(asked, sets)
     mass = sum(idf.values()) or 1.0
     rough = []

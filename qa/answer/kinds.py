@@ -4,8 +4,9 @@ The extractive backend refuses when the sentence that best matches a question ho
 asked for ("on what date ...?" answered by a sentence with no date, "how much is X paying?" by one with no
 sum of money, "what are the names of the generals?" by one that names nobody). Questions whose kind is
 open ("what did Putin say?") are never judged on kind. A question asking for a command or a piece of code
-("which keyword ...?") prefers a sentence or line holding code, but is never refused for want of one:
-text from a PDF or a page may have lost the marks that tell code from prose.
+("which keyword ...?") prefers a sentence or line holding code, and one asking why prefers a sentence that
+gives a reason ("because", "so that", "this keeps ..."), but neither is refused for want of one: text from a
+PDF or a page may have lost the marks that tell code from prose, and a reason can be given without a marker.
 """
 
 from __future__ import annotations
@@ -68,11 +69,19 @@ _QUESTION_PATTERNS = [
         r"\bwhat (do|should|can) (i|you|we) (type|run|enter)\b",
     ),
     ("code", rf"\b(what|which)\s+(\w+\s+){{0,2}}({_CODE_NOUNS})s?\b"),
+    ("reason", r"^\s*why\b"),
     ("who", r"^\s*(who|whom|whose)\b"),
     ("where", r"^\s*where\b"),
 ]
 _QUESTIONS = [(kind, re.compile(pattern, re.I)) for kind, pattern in _QUESTION_PATTERNS]
-PREFERRED_ONLY = frozenset({"command", "code"})  # kinds that rank sentences but never refuse
+PREFERRED_ONLY = frozenset({"command", "code", "reason"})  # kinds that rank sentences but never refuse
+_REASON = re.compile(
+    r"\b(because|so that|in order to|due to|as a result|otherwise|the reason|caused by|"
+    r"(this|which|that|it) ((will|would|can|may) )?(means?|makes?|keeps?|prevents?|ensures?|avoids?|allows?|lets?|"
+    r"is why))\b|"
+    r"(^|[,;]\s*)since\b|\bto (keep|avoid|prevent|ensure|allow|make)\b",
+    re.I,
+)
 
 _INLINE_CODE = re.compile(r"`([^`\n]+)`")
 _CODE_TOKEN = re.compile(r"\b[a-z]\w*_\w+\b|\b[a-z]{2,}[A-Z]\w*\b|\b[A-Za-z_][\w.]*\([^()\s]*\)|\w::\w|--[a-z][\w-]+")
@@ -112,8 +121,8 @@ _LINKS = frozenset("and or is was are were has had have in on at of to from by w
 
 
 def answer_type(question: str) -> str | None:
-    """The kind of answer asked for: command, code, money, count, measure, date, person, name, place, who,
-    where or None."""
+    """The kind of answer asked for: command, code, money, count, measure, date, person, name, place, reason,
+    who, where or None."""
     for kind, pattern in _QUESTIONS:
         if pattern.search(question):
             return kind
@@ -128,6 +137,8 @@ def has_type(kind: str | None, sentence: str, question: str) -> bool:
         return has_command(sentence)
     if kind == "code":
         return has_code(sentence)
+    if kind == "reason":
+        return bool(_REASON.search(sentence))
     if kind == "money":
         return bool(_MONEY.search(sentence))
     if kind == "count":

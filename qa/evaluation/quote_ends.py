@@ -17,9 +17,15 @@ def _block_line(document: str, line_start: int) -> bool:
     """Whether the line starting at `line_start` is a block of its own: it opens with a block marker (or
     indentation), or it lies inside a fenced code block."""
     line_end = document.find("\n", line_start)
-    if _BLOCK_START.match(document[line_start : line_end if line_end >= 0 else None]):
+    line = document[line_start : line_end if line_end >= 0 else None]
+    if _BLOCK_START.match(line) or _tab_row(line):
         return True
     return len(_FENCE.findall(document, 0, line_start)) % 2 == 1
+
+
+def _tab_row(line: str) -> bool:
+    """A row of an HTML table as the loaders write it: cells separated by tabs."""
+    return "\t" in line.strip()
 
 
 def ends_mid_sentence(document: str, start: int, end: int) -> bool:
@@ -29,8 +35,8 @@ def ends_mid_sentence(document: str, start: int, end: int) -> bool:
     the end of the document; or its last character is sentence-final punctuation (. ! ? … : ;), optionally
     followed by closing quotes or brackets; or the document goes on with a blank line, or with a line break
     and the start of a new block (indentation, a list marker, a heading `#`, a table row `|`, a code fence);
-    or it is a whole line that is a block of its own (a heading, list item, table row or code line), or a
-    table cell (a tab follows it).
+    or it is a whole line that is a block of its own (a heading, list item, table row (`|`, or cells separated
+    by tabs) or code line), or a table cell (a tab follows it).
     Anything else (mid-line, or at a hard-wrapped line break followed by more of the sentence) is counted.
     """
     body = document[start:end].rstrip()
@@ -44,7 +50,7 @@ def ends_mid_sentence(document: str, start: int, end: int) -> bool:
     if line_end is None:
         return True  # the line goes on
     following = rest[line_end.end() :]
-    if re.match(r"[ \t]*(?:\r?\n|$)", following) or _BLOCK_START.match(following):
+    if re.match(r"[ \t]*(?:\r?\n|$)", following) or _BLOCK_START.match(following) or _tab_row(following.split("\n")[0]):
         return False  # a blank line, or a new block, follows
     line_start = document.rfind("\n", 0, start + len(body)) + 1
     whole = start <= line_start or _LINE_PREFIX.fullmatch(document[line_start:start]) is not None

@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING
 from qa.ingest.parts import newlines
 
 if TYPE_CHECKING:
-    from bs4 import BeautifulSoup
     from bs4.element import PageElement, Tag
 
     _Item = tuple[PageElement, bool] | str | int
@@ -28,6 +27,7 @@ _PARA = _tags(
 )
 _CELL = _tags("td th")
 _SPACE = re.compile(r"[ \t\n\r\f]+")
+_BREAKS = re.compile(r"[ \t]*\n[ \t\n]*")
 _FENCE = "```"
 
 
@@ -44,7 +44,7 @@ def visible_text(markup: str, title: bool = True) -> str:
     return "\n\n".join(part for part in (head, body) if part)
 
 
-def _html_join(soup: BeautifulSoup) -> str:
+def _html_join(soup: Tag) -> str:
     """Walk the tree without recursion; ints on the stack are pending line breaks (1 line, 2 paragraph)."""
     from bs4.element import NavigableString, PreformattedString, Tag
 
@@ -85,6 +85,9 @@ def _push_tag(stack: list[_Item], tag: Tag, pre: bool) -> None:
         return
     if name == "pre" and not pre:
         stack.extend([2, _fenced(tag), 2])
+        return
+    if name in _CELL and not pre:  # a row is one line: what a cell holds (paragraphs, breaks) is joined by spaces
+        stack.extend(["\t", _BREAKS.sub(" ", _html_join(tag)).strip(), "\t"])
         return
     mark: str | int = 2 if name in _PARA else 1 if name in _LINE else "\t" if name in _CELL else ""
     if name == "code" and not pre and tag.get_text().strip():
