@@ -164,6 +164,7 @@ class ChangeLog:
         self._records = records
         self._keep, self._most_ids = keep, most_ids
         self._write: _Write | None = None
+        self._last: tuple[str, str, Change | None] = ("", "", None)  # the latest answer of `since`
 
     def begin(self, start: str, pending: str) -> None:
         """A write starts from revision `start`; `pending` is the revision that marks it begun. While one is
@@ -186,7 +187,16 @@ class ChangeLog:
 
     def since(self, start: str, end: str) -> Change | None:
         """The net change from revision `start` (a closed or a pending one) to revision `end`, or None when
-        the log cannot tell it for sure."""
+        the log cannot tell it for sure. The latest answer is kept: a process's lexical index and its
+        in-memory copy ask the same question after a write."""
+        last = self._last
+        if (last[0], last[1]) == (start, end):
+            return last[2]
+        change = self._walk(start, end)
+        self._last = (start, end, change)
+        return change
+
+    def _walk(self, start: str, end: str) -> Change | None:
         added: dict[str, None] = {}
         removed: dict[str, None] = {}
         at = start
