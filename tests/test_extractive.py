@@ -37,6 +37,9 @@ from tests.fake_openai import assert_grounded
         ("Who did Moscow appoint?", "who"),
         ("Where are the bases?", "where"),
         ("Why did Moscow deny it?", "reason"),
+        ("What is the maximum number of generals allowed at one base?", "count"),
+        ("What exit status does the tool return on bad input?", "count"),
+        ("What buffer size in bytes does the reader use?", "measure"),
         ("What did Putin say about the images?", None),
         ("What helps scientists to date fossils?", None),
     ],
@@ -344,6 +347,13 @@ def test_a_question_heading_is_answered_with_what_follows_it(kitchen_qa: QA) -> 
 def test_a_why_question_is_answered_with_the_reason_not_the_premise(kitchen_qa: QA) -> None:
     quotes = quotes_of(kitchen_qa, "Why is filling kettles from the garden tap unsafe?")
     assert "because garden hoses" in quotes[0], quotes
+
+
+def test_a_section_number_is_not_a_count() -> None:
+    assert not has_type("count", "8.10. Enriching Exceptions with Notes", "How many notes can it hold?")
+    assert has_type("count", "An exception can hold 8 notes.", "How many notes can it hold?")
+    assert not has_type("measure", "3.2. Buffers", "What buffer size in bytes does it use?")
+    assert has_type("measure", "2.5 seconds is the default.", "How long is the wait in seconds?")
 
 
 @pytest.mark.parametrize(

@@ -52,8 +52,17 @@ _QUESTION_PATTERNS = [
         r"^\s*how much\b.*\b(pay|paid|paying|cost|costs|spend|spent|spending|earn|earned|worth|price|charge|fund|"
         r"funding|budget|owe|owed)\b|^\s*what (was|is) the (price|cost|budget|value)\b",
     ),
-    ("count", r"\bhow many\b|^\s*(how much|what (number|percentage|amount|proportion|share))\b"),
-    ("measure", r"^\s*how (long|old|far|big|large|tall|high|deep|wide|heavy|fast|often)\b"),
+    (
+        "count",
+        r"\bhow many\b|^\s*(how much|what (number|percentage|amount|proportion|share))\b|"
+        r"\b(maximum|minimum|largest|smallest|highest|lowest) number of\b|\b(exit|return|status) (status|code)\b|"
+        r"\bversion number\b",
+    ),
+    (
+        "measure",
+        r"^\s*how (long|old|far|big|large|tall|high|deep|wide|heavy|fast|often)\b|"
+        r"\bin (bytes|kilobytes|megabytes|kib|mib|bits|seconds|milliseconds|minutes|hours|days|characters|pixels)\b",
+    ),
     ("date", r"^\s*when\b|^\s*((on|in|by|since|until) )?(what|which) (year|date|day|month|decade|century)\b"),
     (
         "person",
@@ -90,6 +99,7 @@ _DATE = re.compile(
     rf"\b(1\d{{3}}|20\d{{2}}|\d{{1,4}}s|{_MONTHS}|{_DAYS})\b|\b\d{{1,2}}(st|nd|rd|th)\b|\bcentury\b", re.I
 )
 _NUMBER = re.compile(rf"{DIGIT_RUN}|\b({_NUMBER_WORDS})\b", re.I)  # digits as they stand, or in words
+_SECTION = re.compile(r"^\s*\d+(?:\.\d+)*\.\s+(?=[A-Z])")  # a heading's or item's number ("8.10. Enriching")
 _MONEY = re.compile(
     r"[$€£¥₽]|\b(dollars?|euros?|pounds?|rubles?|roubles?|yuan|yen|won|francs?|rupees?|usd|eur|gbp)\b", re.I
 )
@@ -144,7 +154,7 @@ def has_type(kind: str | None, sentence: str, question: str) -> bool:
     if kind == "count":
         return _has_count(sentence)
     if kind == "measure":
-        return bool(_NUMBER.search(sentence))
+        return bool(_NUMBER.search(_SECTION.sub("", sentence)))
     if kind == "date":
         return bool(_DATE.search(sentence))
     if kind == "person":
@@ -168,7 +178,8 @@ def has_code(text: str) -> bool:
 
 
 def _has_count(sentence: str) -> bool:
-    """A number that is not part of a date ("the 23rd of October", "2024")."""
+    """A number that is not part of a date ("the 23rd of October", "2024") or a section's number."""
+    sentence = _SECTION.sub("", sentence)
     dates = [m.span() for m in _DATE.finditer(sentence)]
     return any(not any(a < e and s < b for s, e in dates) for a, b in (m.span() for m in _NUMBER.finditer(sentence)))
 
