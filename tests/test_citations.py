@@ -352,6 +352,31 @@ def test_a_wrongly_cited_sentence_that_no_passage_states_is_unsupported() -> Non
         assert g.unsupported == (reply.replace(" [2]", "").replace(" [1]", ""),)
 
 
+def test_a_quotation_a_passage_holds_is_credited_however_the_sentence_is_cited() -> None:
+    # a paraphrase around the article's own words in quotation marks: uncited, and cited to the wrong passage
+    said = 'Putin said that "it was not Russia\'s actions that caused the escalation"'
+    for reply, recited in ((said + ".", 0), (said + " [1].", 1)):
+        g = ground(reply, [SEED_P1, SEED_P3])
+        assert_verbatim(g.citations)
+        [c] = g.citations
+        assert c.quote == "it was not Russia’s actions that caused the escalation"
+        assert (g.unsupported, g.recited) == ((), recited)
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        'Putin said that "it was not America\'s actions that caused the escalation".',  # no passage holds it
+        'Putin said that "it was not Russia\'s actions that caused the escalation" in 2019.',  # a number it lacks
+        'Putin told Zelensky that "it was not Russia\'s actions that caused the escalation" [1].',  # a name it lacks
+    ],
+)
+def test_a_quotation_is_not_credited_without_what_the_sentence_states(reply: str) -> None:
+    g = ground(reply, [SEED_P1, SEED_P3])
+    assert (g.citations, g.recited) == ((), 0)
+    assert len(g.unsupported) == 1
+
+
 def test_a_sentence_joining_two_statements_is_credited_to_each() -> None:
     reply = (
         f"{YEVKUROV.removesuffix('.')} [1] and on Wednesday the US said it had evidence that North Korea had "

@@ -91,13 +91,22 @@ def _span(claim: str, p: Passage, admits: Callable[[str], bool], need: float, qu
     """The span of passage `p` that backs `claim`: a quote the model wrote (with `quotes`), if it is really
     there, else the best-supporting sentence if it scores `need`; only in sentences that `admits`, and never
     in a block of the passage that holds an instruction to the model (qa/injection/detect.py)."""
-    for quoted in quoted_spans(claim) if quotes else ():
-        found = locate(quoted, p.text)
-        if found and admits(_around(p.text, *found)) and not untrusted(p.text, *found):
-            return found[0], found[1], 1.0
+    found = _quotation(claim, p, admits) if quotes else None
+    if found:
+        return found
     text = trusted_text(p.text)  # untrusted blocks blanked: offsets hold, their sentences are gone
     start, end, score = best_support(claim, text, 0, len(text), skip=lambda s: not s.strip() or not admits(s))
     return (start, end, score) if score >= need else None
+
+
+def _quotation(claim: str, p: Passage, admits: Callable[[str], bool]) -> Span | None:
+    """Where passage `p` holds, verbatim, a quotation the claim makes (text it puts in quotation marks), in a
+    sentence that `admits` and outside any block that holds an instruction to the model."""
+    for quoted in quoted_spans(claim):
+        found = locate(quoted, p.text)
+        if found and admits(_around(p.text, *found)) and not untrusted(p.text, *found):
+            return found[0], found[1], 1.0
+    return None
 
 
 def _admits(claim: str, need: float, named: Collection[str] = ()) -> Callable[[str], bool]:
@@ -178,24 +187,37 @@ def _cited(claim: Claim, cited: Sequence[Passage], common: Collection[str]) -> B
     return sorted(((p, s) for p, s in spans if s), key=lambda ps: -ps[1][2])
 
 
+def _quoting(claim: Claim, passages: Sequence[Passage], common: Collection[str]) -> Backing:
+    """The first passage holding, verbatim, a quotation the claim makes, with the claim's names (and, in the
+    quotation's sentence, its numbers): credited at the quotation, the words the claim takes from it."""
+    named, admits = name_keys(claim.text, common, lead=False), _admits(claim.text, MIN_SUPPORT)
+    for p in passages:
+        found = _quotation(claim.text, p, admits) if has_names(named, p.text) else None
+        if found:
+            return [(p, found)]
+    return []
+
+
 def _backing(claim: Claim, passages: Sequence[Passage], common: Collection[str]) -> tuple[Backing, bool]:
     """The passages that back `claim`, each with its span, and whether they are not the ones it cites.
 
     A sentence that a passage plainly states is credited to it: to a passage it cites if one does, else to
     the one that does (its citation moves: small models often cite the wrong number). A cited sentence that
     no passage plainly states is credited to the passages it cites (`_cited`), unless it is a passage sentence
-    with a number or name changed. An uncited one that no passage plainly states is not credited."""
+    with a number or name changed. A sentence that neither is credited only for a quotation it makes that a
+    passage holds verbatim ("called the "Bold New City of the South""), at that quotation."""
     cited = [passages[n - 1] for n in claim.cited]
     stated = _stated(claim.text, [cited, passages] if cited else [passages], common)
-    if not cited:
-        return stated, False
     if any(p not in cited for p, _ in stated):
-        return stated, True
+        return stated, bool(cited)
     if len(stated) > 1:  # clauses stated by sentences of the passages it cites
         return stated, False
-    if stated or not _contradicted(claim.text, passages, common):
-        return _cited(claim, cited, common), False
-    return [], False
+    if not stated and _contradicted(claim.text, passages, common):
+        return [], False
+    backing = _cited(claim, cited, common) if cited else []
+    if backing or stated:
+        return backing, False
+    return _quoting(claim, [p for p in passages if p not in cited], common), bool(cited)
 
 
 def with_markers(sentence: str, markers: str) -> str:
