@@ -29,7 +29,7 @@ from qa.backends import make_store
 from qa.index.embedders import Embedder, MiniLMEmbedder
 from qa.index.store import StoredChunk
 from qa.ingest.loaders import discover, load
-from qa.ingest.pipeline import _EMBED_BATCH, display_source, doc_id_for, make_chunks
+from qa.ingest.pipeline import _EMBED_BATCH, _FIRST_BATCH, display_source, doc_id_for, make_chunks
 from qa.records import Loaded
 
 COPIES = 20  # 20 x 411 documents give ~10,200 chunks at the default chunk size (200/40 tokens)
@@ -75,10 +75,11 @@ def planned_chunks(corpus: Path, settings: Settings) -> list[list[StoredChunk]]:
 
 
 def ingest_batches(per_doc: list[list[StoredChunk]]) -> list[list[StoredChunk]]:
-    """Chunks grouped as `Ingestor.ingest` groups them: whole documents until a batch holds >= 64."""
+    """Chunks grouped as `Ingestor.ingest` groups them: whole documents until a batch holds >= 64 (the first)
+    or >= 512 (each later one)."""
     batches: list[list[StoredChunk]] = [[]]
     for chunks in per_doc:
-        if len(batches[-1]) >= _EMBED_BATCH:
+        if len(batches[-1]) >= (_EMBED_BATCH if len(batches) > 1 else _FIRST_BATCH):
             batches.append([])
         batches[-1].extend(chunks)
     return [batch for batch in batches if batch]

@@ -99,7 +99,7 @@ class SignallingEmbedder:
         return self._inner.embed(texts)
 
 
-def test_embedding_starts_before_the_last_file_is_read_and_writes_are_few(
+def test_embedding_starts_before_the_last_file_is_read_and_writes_one_batch_at_a_time(
     make_qa: MakeQA, embedder: Embedder, tmp_path: Path
 ) -> None:
     folder = tmp_path / "many"
@@ -113,9 +113,13 @@ def test_embedding_starts_before_the_last_file_is_read_and_writes_are_few(
     )
     assert gated.embedded_in_time, "the embedder was not called before the last file was looked up"
     assert report.ok and len(report.added) == len(paths) and report.chunks_added == 5 * len(paths)
-    assert signalling.calls >= 2  # batches of >= 64 chunks each
-    assert gated.writes == [("touch", 1), ("add", report.chunks_added), ("touch", 0)]  # one write for all
-    assert progress == [(report.chunks_added, report.chunks_added)]
+    # the first embedder call takes the first whole documents holding >= 64 chunks, the second all the rest
+    # (up to 512); each call's chunks are one store write, made as soon as its vectors come back
+    first, total = 65, report.chunks_added
+    assert signalling.calls == 2
+    writes = [("touch", 1), ("add", first), ("touch", 0), ("touch", 1), ("add", total - first), ("touch", 0)]
+    assert gated.writes == writes
+    assert progress == [(first, total), (total, total)]
     assert len(all_ids(make_qa(**settings))) == report.chunks_added
     assert make_qa(**settings).ingest([folder]).chunks_added == 0
 
