@@ -33,9 +33,8 @@ from dataclasses import dataclass
 from qa.injection.detect import trusted_text
 from qa.records import Passage
 from qa.text.sentences import sentence_spans
-from qa.text.words import STOPWORDS, digit_numbers, lower_case_words, numbers, plain, words
+from qa.text.words import STOPWORDS, asking_keys, digit_numbers, lower_case_words, numbers, plain, words
 
-_ASKING = frozenset(words("what which who whom whose when where why how many much name names kind type"))
 _WRITTEN = re.compile(r"[A-Za-z][\w'’-]*")
 _LINKING = frozenset("of the and for de la du von van".split())  # skipped when reading initials
 # A document lacking more than this share of the question's weighted words does not answer it. Chosen with
@@ -62,7 +61,7 @@ class Evidence:
 def weigh(question: str, passages: Sequence[str]) -> dict[str, float]:
     """The question's distinctive words (match keys of `words`, question words left out), each weighted by
     its rarity among the passages' sentences: log((sentences + 1) / (1 + sentences holding it)) + 0.1."""
-    asked = words(question) - _ASKING
+    asked = words(question) - asking_keys()
     sentences = [words(text[s:e]) for text in passages for s, e in sentence_spans(text)]
     total = len(sentences) + 1
     return {w: math.log(total / (1 + sum(w in s for s in sentences))) + 0.1 for w in sorted(asked)}

@@ -23,7 +23,7 @@ from qa.index.embedders import Embedder, Encoded, TokenEncoder
 from qa.injection.detect import untrusted
 from qa.records import Passage
 from qa.text.sentences import Unit, units
-from qa.text.words import STOPWORDS, words
+from qa.text.words import ASKING, STOPWORDS, words
 
 _FOLLOWING_CAP = 500  # characters of what follows an announcement that are read with it
 _ANNOUNCES = re.compile(
@@ -33,12 +33,11 @@ _ANNOUNCES = re.compile(
     r"^here (?:are|is) (?:the|a|some)\b",
     re.I,
 )
-_ASKING = frozenset("what which who whom whose when where why how many much name names kind type".split())
 
 
 def _content(word: str) -> bool:
     folded = word.lower()
-    return folded.isalnum() and folded not in STOPWORDS and folded not in _ASKING
+    return folded.isalnum() and folded not in STOPWORDS and folded not in ASKING
 
 
 def alignment(question: Encoded, sentence: Encoded) -> float:

@@ -24,9 +24,7 @@ from qa.index.retrieval import Retriever
 from qa.llm.base import LLM, Message, Weighing
 from qa.records import Answer, Citation, DocFilter, Event, Passage, Span, Turn
 from qa.text.tokens import count_tokens
-from qa.text.words import words
-
-_ASKING = frozenset(words("what which who whom whose when where why how many much name names kind type"))
+from qa.text.words import asking_keys, words
 
 REFUSAL_MARK = "NOT IN DOCUMENTS"
 SYSTEM = (
@@ -275,7 +273,7 @@ def addresses(question: str, grounded: Grounded, reader: Embedder) -> bool:
     kind = answer_type(question)
     if kind in _NUMERIC_KINDS and not has_type(kind, supported, question):
         return False
-    asked = {w for w in words(question) if w not in _ASKING}
+    asked = words(question) - asking_keys()
     if not asked or asked & words(supported):
         return True
     vectors = reader.embed([question, *(c.quote for c in grounded.citations)])

@@ -93,6 +93,16 @@ def fold(text: str) -> tuple[str, list[int]]:
     return "".join(chars), where
 
 
+# the words a question asks with: never what it asks about
+ASKING = frozenset("what which who whom whose when where why how many much name names kind type".split())
+
+
+@functools.cache
+def asking_keys() -> frozenset[str]:
+    """The asking words as `words` keys."""
+    return frozenset(words(" ".join(sorted(ASKING))))
+
+
 def words(text: str) -> set[str]:
     """Content words of `text` as match keys: lowered, Snowball-stemmed and cut to five letters, so that
     "Korea"/"Korean", "trains"/"training" and "deploy"/"deployment" meet; numbers are written alike, so that
