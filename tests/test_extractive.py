@@ -368,3 +368,19 @@ def test_a_section_number_is_not_a_count() -> None:
 )
 def test_a_reason_is_told_from_a_statement(sentence: str, gives: bool) -> None:
     assert has_type("reason", sentence, "Why?") is gives
+
+
+def test_a_sentence_two_documents_share_is_quoted_once(make_qa: MakeQA, tmp_path: Path) -> None:
+    # a library page and its copy in a tutorial say the same sentence: quoting both adds nothing
+    (tmp_path / "docs").mkdir()
+    shared = "If the heap is empty, IndexError is raised."
+    (tmp_path / "docs" / "heapq.txt").write_text(
+        f"The heappop function pops and returns the smallest item from the heap. {shared}\n", encoding="utf-8"
+    )
+    (tmp_path / "docs" / "tutorial.txt").write_text(
+        f"Heaps are lists kept in heap order. Popping takes the smallest item. {shared}\n", encoding="utf-8"
+    )
+    qa = make_qa(backend="extractive")
+    qa.ingest([tmp_path / "docs"])
+    quotes = quotes_of(qa, "Which exception does heappop raise when the heap is empty?")
+    assert quotes[0] == shared and quotes.count(shared) == 1, quotes

@@ -24,7 +24,7 @@ from qa.index.retrieval import Retriever
 from qa.llm.base import LLM, Message, Weighing
 from qa.records import Answer, Citation, DocFilter, Event, Passage, Span, Turn
 from qa.text.tokens import count_tokens
-from qa.text.words import asking_keys, words
+from qa.text.words import asking_keys, fold, words
 
 REFUSAL_MARK = "NOT IN DOCUMENTS"
 SYSTEM = (
@@ -152,7 +152,7 @@ class Answerer:
         """The best sentence, and the runner-up when the evidence does not single out one, quoted as they
         stand in their documents."""
         picked = [ranked[0]]
-        second = next((c for c in ranked[1:] if not _overlaps(c, ranked[0])), None)
+        second = next((c for c in ranked[1:] if not _overlaps(c, ranked[0]) and not _repeats(c, ranked[0])), None)
         if second and second.score >= ranked[0].score - Weights().second_within:
             picked.append(second)
         quotes = tuple(Citation(n, _quoted(c), c.passage.span.contains_instructions) for n, c in enumerate(picked, 1))
@@ -231,6 +231,12 @@ def _quoted(c: Candidate) -> Span:
 
 def _overlaps(a: Candidate, b: Candidate) -> bool:
     return a.passage.doc_id == b.passage.doc_id and a.start < b.end and b.start < a.end
+
+
+def _repeats(a: Candidate, b: Candidate) -> bool:
+    """Whether two sentences say the same words (a page that repeats itself, or two copies of one text):
+    quoting both adds nothing."""
+    return fold(a.text)[0].strip(" .") == fold(b.text)[0].strip(" .")
 
 
 def refusal_odds(odds: dict[str, float]) -> float:
