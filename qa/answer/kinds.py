@@ -40,7 +40,7 @@ _PLACE_KINDS = "country|countries|city|cities|town|towns|region|state|province|c
 
 _CODE_NOUNS = (
     "keyword|function|method|macro|flag|attribute|operator|trait|parameter|argument|property|properties|option|"
-    "event|syntax"
+    "event|syntax|module|class|classes|exception|variable|constant|decorator|separators?|suffix|suffixes"
 )
 _DETERMINERS = "the|a|an|his|her|its|their|this|that|these|those|our|my|your"
 _BUILD_VERBS = "run|install|create|start|build|compile|initiali[sz]e|set up|generate"
