@@ -234,8 +234,7 @@ def _overlaps(a: Candidate, b: Candidate) -> bool:
 
 
 def _repeats(a: Candidate, b: Candidate) -> bool:
-    """Whether two sentences say the same words (a page that repeats itself, or two copies of one text):
-    quoting both adds nothing."""
+    """Whether two sentences say the same words (a page repeating itself, two copies of a text)."""
     return fold(a.text)[0].strip(" .") == fold(b.text)[0].strip(" .")
 
 
