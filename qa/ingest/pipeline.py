@@ -190,19 +190,19 @@ class Ingestor:
         embedded before is written already, so a rerun embeds it no more."""
         total, done = sum(len(plan.chunks) for plans, _ in batches for plan in plans), 0
         for plans, future in batches:
-            self._write([(plans, future.result() if future else None)], report)
+            self._write(plans, future.result() if future else None, report)
             done += sum(len(plan.chunks) for plan in plans)
             if progress:
                 progress(done, total)
 
-    def _write(self, ready: list[tuple[list[_Plan], np.ndarray | None]], report: IngestReport) -> None:
+    def _write(self, plans: list[_Plan], vectors: np.ndarray | None, report: IngestReport) -> None:
         """Store the plans' new chunks, then delete their stale ones, between two revision bumps: the first
         marks the change begun, so a process killed anywhere in between leaves every cache stale."""
-        items = [item for plans, _ in ready for plan in plans for item in plan.chunks]
+        items = [item for plan in plans for item in plan.chunks]
         self._store.touch(pending=True)
-        if items:
-            self._store.add(items, np.concatenate([vectors for _, vectors in ready if vectors is not None]))
-        for plan in (plan for plans, _ in ready for plan in plans):
+        if items and vectors is not None:
+            self._store.add(items, vectors)
+        for plan in plans:
             if plan.stale:
                 self._store.delete(sorted(plan.stale))
             (report.added if plan.is_new else report.updated).append(plan.source)
