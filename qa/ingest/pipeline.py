@@ -34,11 +34,12 @@ from qa.records import Chunk, DocInfo, IngestReport, Loaded, Progress, Span
 from qa.settings import Settings
 from qa.text.tokens import encoding
 
-# Chunks per embedder call: the first call starts once 64 chunks are planned, so embedding begins at once;
-# later calls take up to 512. A call sorts its texts by length before batching them for the model, so larger
-# calls pad less, and they wait less often for their slowest batch: on squad2_500 this took about 0.4 s of CPU
-# and 0.5 s of wall time off an 8 s ingest, against calls of 64 (benchmarks/README.md, `ingest_profile.py`).
-# Each call's chunks are written as one store write as soon as their vectors come back.
+# Chunks per embedder call (whole documents, until they hold at least this many): the first call starts once
+# 64 are planned, so embedding begins at once; later calls take 512. A call sorts its texts by length before
+# batching them for the model, so larger calls pad less, and they wait less often for their slowest batch: on
+# squad2_500 this took about 0.4 s of CPU and 0.5 s of wall time off an 8 s ingest, against calls of 64
+# (benchmarks/README.md, `ingest_profile.py`). Each call's chunks are one store write, made as soon as their
+# vectors come back.
 _FIRST_BATCH = 64
 _EMBED_BATCH = 512
 # Listing every chunk id once costs about this many single-document lookups per stored chunk (a few
