@@ -13,8 +13,8 @@ from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import Literal
 
+from qa.answer.answerability import MIN_ODDS, relevant
 from qa.answer.citations import label
-from qa.answer.evidence import judge
 from qa.answer.extractive import Candidate, Weights, score
 from qa.answer.grounding import REFUSAL_TEXT, Grounded, ground, is_refusal, looks_like_instruction, with_markers
 from qa.answer.kinds import answer_type, has_type
@@ -70,6 +70,7 @@ class Options:
     context_tokens: int = 4096
     answer_tokens: int = 256
     min_evidence: float = 0.33  # below this the best sentence is not evidence of an answer (chosen on squad2_500)
+    min_odds: float = MIN_ODDS  # below these odds that it answers, neither (qa/answer/answerability.py)
     only: DocFilter | None = None  # the documents answers may draw on (None: all)
     refuse_at: float = REFUSE_AT  # an LLM's odds of refusing at or above this refuse; 0: its likeliest token decides
 
@@ -80,15 +81,6 @@ def heuristic_standalone(question: str, history: Sequence[Turn]) -> str:
     if previous and (_FOLLOW_UP.search(question) or len(words(question)) < 3):
         return f"{question} ({previous[-1]})"
     return question
-
-
-def relevant(question: str, best: Candidate, passages: Sequence[Passage], min_evidence: float) -> bool:
-    """Whether the best sentence is evidence of an answer: similar in meaning, sharing the question's
-    distinctive words, holding the kind of thing asked for, and standing in a document whose passages hold
-    the numbers and names the question states and most of its distinctive words (qa/answer/evidence.py)."""
-    if best.score < min_evidence or best.coverage <= 0 or not best.typed:
-        return False
-    return judge(question, best.passage.doc_id, passages).answers()
 
 
 class Answerer:
@@ -125,7 +117,8 @@ class Answerer:
             # every question retrieval found passages for, and its answer is judged after grounding (_judge)
             ranked = score(standalone, passages, self._reader, asked=asked)
             ranked = [c for c in ranked if not looks_like_instruction(c.text)]
-            if not ranked or not relevant(standalone, ranked[0], passages, self._options.min_evidence):
+            options = self._options
+            if not relevant(standalone, ranked, passages, options.min_evidence, options.min_odds):
                 yield self._finish(base, started)
                 return
             answer = self._extractive(base, ranked)
