@@ -4,10 +4,11 @@
 Usage:
     python3 eval/pydocs_corpus.py [TARGET]        (default TARGET: runs/pydocs)
     python3 eval/pydocs_corpus.py --set tune      (eval/pydocs_tune.jsonl's pages, into runs/pydocs-tune)
+    python3 eval/pydocs_corpus.py --set report2   (eval/pydocs2.jsonl's pages, into runs/pydocs2)
     python3 eval/pydocs_corpus.py TARGET --source /path/to/html --strict
 
 Copies the 18 chosen HTML pages of the Python 3.11 documentation (or, with
---set tune, the 14 pages of the tuning set), and nothing else (no CSS, JS or
+--set tune or --set report2, the 14 pages of that set), and nothing else (no CSS, JS or
 images), from the Debian install location into TARGET,
 keeping their relative paths (e.g. library/csv.html). Each copied file is
 checked against the sha256 recorded below, taken from Debian package
@@ -76,7 +77,28 @@ TUNE_PAGES = {
     "faq/general.html": "cd614038685edf4c8b5530ccd1127c4f697470726e4aa835f93ee1198b50e182",
     "faq/windows.html": "9d1bad006438ee23b78acfaf7e3e369e61dbf0e89461ef25a978db92fde0d9f4",
 }
-SETS = {"report": (PAGES, os.path.join("runs", "pydocs")), "tune": (TUNE_PAGES, os.path.join("runs", "pydocs-tune"))}
+# the 14 pages of eval/pydocs2.jsonl (a second set for reporting), same package and version
+REPORT2_PAGES = {
+    "tutorial/datastructures.html": "a9f0c995d4da24154861bdc9f1c953b1acef82717b5fb59d37623858b7028a1d",
+    "tutorial/stdlib2.html": "b3d7c20be1c7f8646ff69fb52074c8bf5faca4a98a9d32aea35c9f4ad4e50017",
+    "library/pathlib.html": "97c08afdce8f5b03d3dcd6edf98d6cb42c0c5fcaec7bddfc5824b502789e2fd8",
+    "library/shutil.html": "a1af550b55e09f47deb71f6526352444b8063eae337519a5ed5fe80fa6031bf1",
+    "library/collections.html": "642207342eee4acb30ad2b2d92272bd80c35d6c9e768d57bd5826659eaf47230",
+    "library/functools.html": "231cf68880ba8716c2801c254ca0ce52dcc303ba5d7794d186f968c84c16e9c1",
+    "library/hashlib.html": "2d75e04bff475a39adebe2c22d2dd34223afe3d903de1407d012a7bb02c0fe53",
+    "library/zlib.html": "62d538c04b311f653f1436579ce38760f78efe0a6533eca5971cec1c5345a1af",
+    "library/statistics.html": "3fa49e0c07e2c712db0c348384201d3e055195567db4e3c66c75ffee041a720c",
+    "library/base64.html": "dea0fdc9c287f89c376f40f5a7e3ed7581d606fa06feb6a7728b53f714454b22",
+    "howto/logging.html": "c919c9fb217ed64238d5fd1175ab15b1777bf4e2799e9deea2bcd50dd1e51724",
+    "howto/regex.html": "e28e12f08aecef54fc1ebea518148720b1e4201e9de1bc06cddcd180e6727477",
+    "howto/unicode.html": "8a74dd6bbadde1d7f75e88e1d2be96bc3654d0ee46f10ce24e739be23f2e447a",
+    "faq/design.html": "818fe539f131f45b4e354f8bc3df7b89e5d71c68923c0dbf8299cbd680b38e30",
+}
+SETS = {
+    "report": (PAGES, os.path.join("runs", "pydocs")),
+    "tune": (TUNE_PAGES, os.path.join("runs", "pydocs-tune")),
+    "report2": (REPORT2_PAGES, os.path.join("runs", "pydocs2")),
+}
 
 
 def sha256_of(path):
@@ -101,13 +123,14 @@ def main(argv=None):
         "target",
         nargs="?",
         default=None,
-        help="folder to copy the pages into (default: runs/pydocs, or runs/pydocs-tune with --set tune)",
+        help="folder to copy the pages into (default: runs/pydocs; runs/pydocs-tune or runs/pydocs2 with --set)",
     )
     parser.add_argument(
         "--set",
         choices=sorted(SETS),
         default="report",
-        help="whose pages: eval/pydocs.jsonl's (report, default) or eval/pydocs_tune.jsonl's (tune)",
+        help="whose pages: eval/pydocs.jsonl's (report, default), eval/pydocs_tune.jsonl's (tune) or "
+        "eval/pydocs2.jsonl's (report2)",
     )
     parser.add_argument(
         "--source", default=None, help=f"HTML root of the Python 3.11 docs (default: {DEFAULT_SOURCES[0]})"

@@ -80,6 +80,16 @@ def test_has_type_dispatches_to_the_kinds_that_only_rank() -> None:
     assert has_type("code", "Add `mut`.", "Which keyword?")
 
 
+def test_a_number_in_a_line_of_code_is_no_count_or_measure_but_one_in_inline_code_is() -> None:
+    asked = "How many times does timeit() run the statement by default?"
+    assert not has_type("count", ">>> Timer('a, b = b, a', 'a=1; b=2').timeit()", asked)
+    assert not has_type("count", "$ echo '{1.2:3.4}' | python -m json.tool", "What exit status does it return?")
+    assert not has_type("measure", "$ python -m gzip --level 9 data.txt", "How long is the wait?")
+    assert has_type("count", "The loop runs a number of times, defaulting to one million.", asked)
+    assert has_type("measure", "The buffer defaults to `8192` bytes.", "What buffer size in bytes?")
+    assert has_type("count", "Run it:\n$ timeit -n 5\nIt repeats the loop 3 times.", asked)  # prose beside code
+
+
 def test_new_names_are_the_capitalised_runs_the_question_does_not_give() -> None:
     sentence = "The Kremlin said Minister Yunus-bek Yevkurov oversees the DPRK troops in North Korea."
     assert new_names(sentence, "Who oversees the DPRK troops?") == [

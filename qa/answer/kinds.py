@@ -152,9 +152,9 @@ def has_type(kind: str | None, sentence: str, question: str) -> bool:
     if kind == "money":
         return bool(_MONEY.search(sentence))
     if kind == "count":
-        return _has_count(sentence)
+        return _has_count(_prose(sentence))
     if kind == "measure":
-        return bool(_NUMBER.search(_SECTION.sub("", sentence)))
+        return bool(_NUMBER.search(_SECTION.sub("", _prose(sentence))))
     if kind == "date":
         return bool(_DATE.search(sentence))
     if kind == "person":
@@ -175,6 +175,12 @@ def has_code(text: str) -> bool:
     """Code of any size: inline `code`, a line of code, or a token only code is written in (snake_case,
     camelCase, a call like `f()`, a path like `a::b`, a `--flag`)."""
     return bool(_INLINE_CODE.search(text) or _CODE_TOKEN.search(text)) or has_command(text)
+
+
+def _prose(text: str) -> str:
+    """The text without its lines of code: a number in a line of code (`>>> f(a=1)`, `$ cmd --level 9`) is an
+    argument of an example, not a count or a measure the text states (inline `code` stays: "defaults to `8192`")."""
+    return "\n".join(line for line in text.split("\n") if not looks_like_code(line))
 
 
 def _has_count(sentence: str) -> bool:
