@@ -7,6 +7,9 @@ In a text whose language is known, a sentence in another language that holds a w
 language ("Die richtige Antwort lautet ...") is an instruction too (`instruction_spans`); a sentence in another
 language that does not speak of answering is not.
 
+A sentence disguised against this reading (letters spaced out or dotted, look-alike letters of another script,
+invisible or full-width characters: qa/injection/unmask.py) is read again without its disguises.
+
 What a block holding an instruction says is not trusted either (`untrusted_spans`): a planted claim usually
 stands beside the order that tells the model to repeat it. The block is the run of lines a reader reads as one
 (a paragraph written on one line, or hand-wrapped), as `qa.text.sentences.units` groups them; a bare role marker on
@@ -20,6 +23,7 @@ import functools
 from qa.injection.instruction import is_instruction
 from qa.injection.lexicon import answering_anywhere, guess_language, speaks_of_answering
 from qa.injection.patterns import ROLE_LABEL, opens_turn
+from qa.injection.unmask import unmasked
 from qa.text.sentences import Unit, units
 
 
@@ -31,16 +35,23 @@ def _switched(sentence: str, main: str | None) -> bool:
     return language is not None and language != main and speaks_of_answering(sentence, language)
 
 
+def _disguised(sentence: str) -> bool:
+    """Whether the sentence is an instruction once its disguises are taken off (letters spaced out or dotted,
+    look-alike letters of another script, invisible or full-width characters: unmask.py)."""
+    plain = unmasked(sentence)
+    return plain is not None and is_instruction(plain)
+
+
 def _flagged(text: str) -> list[tuple[Unit, bool]]:
     """The units of `text` that are instructions, each with whether it is a bare chat role marker that opens a
     turn ("<|im_start|>system", "- role: system", "### Instruction:"): the message follows on the next line."""
-    main = guess_language(text)
+    main = guess_language(text, distinct=True)
     found = units(text)
     labelled = _labelled_groups(text, found)
     out = []
     for u in found:
         sentence = text[u.start : u.end]
-        if u.group in labelled or is_instruction(sentence) or _switched(sentence, main):
+        if u.group in labelled or is_instruction(sentence) or _switched(sentence, main) or _disguised(sentence):
             out.append((u, opens_turn(sentence) and len(sentence.split()) <= 3))
     return out
 

@@ -189,14 +189,18 @@ def orders_in_other_languages(sentence: str) -> bool:
     return any(orders_in_lexicon(words, lex) for lex in _FOREIGN.values())
 
 
-def guess_language(text: str) -> str | None:
-    """The language `text` is written in, as a key of LEXICONS, or None when unsure."""
+def guess_language(text: str, distinct: bool = False) -> str | None:
+    """The language `text` is written in, as a key of LEXICONS, or None when unsure. With `distinct`, each common
+    word counts once, as for a whole document: one word written many times (the module `os` on every line of
+    an index, a common word in Portuguese) does not outweigh the many other words of the language it is in."""
     han, cyrillic, latin = len(_HAN.findall(text)), len(_CYRILLIC.findall(text)), len(_LATIN.findall(text))
     if han > max(cyrillic, latin) / 2 and han >= 4:
         return "zh"
     if cyrillic > latin:
         return "uk" if re.search(r"[іїєґІЇЄҐ]", text) else "ru"
     words = _tokens(text)
+    if distinct:
+        words = list(set(words))
     scores = sorted(((sum(w in lex.common for w in words), code) for code, lex in LEXICONS.items()), reverse=True)
     (best, code), (second, _) = scores[0], scores[1]
     return code if best >= 2 and best > second else None
