@@ -1,5 +1,6 @@
 """Questions that ask for a command or a piece of code: how they are read, what holds one, and how the
-extractive scorer uses that (a preference, never a reason to refuse)."""
+extractive scorer uses that (a preference, never a reason to refuse); numbers in lines of code; and a "why"
+answered by a reason that refers back to the sentence before it."""
 
 from __future__ import annotations
 
@@ -127,3 +128,18 @@ def test_code_asked_for_but_lost_in_the_text_is_no_reason_to_refuse(minilm: Mini
     ranked = score("Which keyword makes a variable mutable?", [passage(text)], minilm)
     assert ranked[0].text.startswith("You can make them mutable")
     assert all(c.typed for c in ranked)  # no sentence holds code, so none is judged on it
+
+
+def test_a_reason_that_refers_back_is_quoted_with_what_it_refers_to(minilm: MiniLMEmbedder) -> None:
+    text = (
+        "The timer runs the statement many times. By default, the timer turns off garbage collection during the "
+        "timing. The advantage of this approach is that it makes independent timings more comparable. The "
+        "collector can be turned on again in the setup string."
+    )
+    ranked = score("Why does the timer turn off garbage collection during the timing?", [passage(text)], minilm)
+    assert ranked[0].text == (
+        "By default, the timer turns off garbage collection during the timing. The advantage of this approach is "
+        "that it makes independent timings more comparable."
+    )
+    plain = score("When does the timer turn off garbage collection?", [passage(text)], minilm)
+    assert all("this approach" not in c.text or c.text.startswith("The advantage") for c in plain)  # not a "why"

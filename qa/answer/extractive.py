@@ -140,7 +140,7 @@ def headers(found: Sequence[Unit]) -> dict[int, int]:
     return out
 
 
-def candidates(passages: Sequence[Passage]) -> list[Candidate]:
+def candidates(passages: Sequence[Passage], refer_back: bool = False) -> list[Candidate]:
     """Every distinct sentence of the passages, with its document offsets (overlaps counted once). A
     sentence that announces what follows ("Putin replied:") is read with what follows. Nothing of a block
     that holds an instruction to the model is a candidate (qa/injection/detect.py)."""
@@ -155,6 +155,8 @@ def candidates(passages: Sequence[Passage]) -> list[Candidate]:
             asked = asks(found, i, p.text)
             last = following(found, i, p.text) if asked or announces(p.text[unit.start : unit.end]) else i
             s, e = unit.start, found[last].end
+            referent = _referent(found, i, p.text) if refer_back and last == i else None
+            s = referent.start if referent else s  # quoted with the sentence it refers back to
             key = (p.doc_id, p.start + s, p.start + e)
             if key not in seen and not untrusted(p.text, s, e):
                 seen.add(key)
@@ -163,6 +165,19 @@ def candidates(passages: Sequence[Passage]) -> list[Candidate]:
                 context = p.text[top.start : top.end] if top else ""
                 out.append(Candidate(p, p.start + s, p.start + e, p.text[s:e], lead=lead, context=context))
     return out
+
+
+_REFERS = re.compile(r"^\W*(?:\w+[ ,]+){0,3}?(?:this|these|such) \w+", re.I)
+
+
+def _referent(found: Sequence[Unit], i: int, text: str) -> Unit | None:
+    """The sentence before `found[i]` in its paragraph when `found[i]` refers back to it within its first words
+    ("The advantage of this approach is that ..."): read with it, though only `found[i]` is quoted."""
+    unit = found[i]
+    if i == 0 or unit.kind != "prose" or not _REFERS.match(text[unit.start : unit.end]):
+        return None
+    before = found[i - 1]
+    return before if before.kind == "prose" and before.para == unit.para else None
 
 
 def _idf(question_words: set[str], sentence_words: list[set[str]]) -> dict[str, float]:
@@ -193,10 +208,10 @@ def score(
 ) -> list[Candidate]:
     """Candidates best first, each with its features and combined score. `asked`: the question as `embedder`
     encodes it, when the caller has it already (it is then not encoded again)."""
-    pool = candidates(passages)
+    kind = answer_type(question)
+    pool = candidates(passages, refer_back=kind == "reason")
     if not pool:
         return []
-    kind = answer_type(question)
     short = _shortlist(question, pool, kind, w)
     # an announcement is read for what it announces: its meaning is the lead's, its words all of it
     cosines, aligned = _read(question, [c.meaning for c, _ in short], embedder, asked)

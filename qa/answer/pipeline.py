@@ -11,10 +11,12 @@ import re
 import time
 from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass, replace
+from itertools import count
 from typing import Literal
 
 from qa.answer.answerability import MIN_ODDS, relevant
 from qa.answer.citations import label
+from qa.answer.edges import quoted
 from qa.answer.extractive import Candidate, Weights, score
 from qa.answer.grounding import REFUSAL_TEXT, Grounded, ground, is_refusal, looks_like_instruction, with_markers
 from qa.answer.kinds import answer_type, has_type
@@ -22,7 +24,7 @@ from qa.errors import InputError
 from qa.index.embedders import Embedder, Encoded, TokenEncoder
 from qa.index.retrieval import Retriever
 from qa.llm.base import LLM, Message, Weighing
-from qa.records import Answer, Citation, DocFilter, Event, Passage, Span, Turn
+from qa.records import Answer, Citation, DocFilter, Event, Passage, Turn
 from qa.text.tokens import count_tokens
 from qa.text.words import asking_keys, fold, words
 
@@ -148,8 +150,12 @@ class Answerer:
         second = next((c for c in ranked[1:] if not _overlaps(c, ranked[0]) and not _repeats(c, ranked[0])), None)
         if second and second.score >= ranked[0].score - Weights().second_within:
             picked.append(second)
-        quotes = tuple(Citation(n, _quoted(c), c.passage.span.contains_instructions) for n, c in enumerate(picked, 1))
-        text = " ".join(with_markers(" ".join(c.text.split()), f"[{n}]") for n, c in enumerate(picked, 1))
+        spans = [quoted(c, self._retriever.document) for c in picked]
+        a, b = spans[0], spans[-1]
+        if b is not a and b.doc_id == a.doc_id and b.start < a.end and a.start < b.end:
+            spans, picked = spans[:1], picked[:1]  # widened into the same sentence
+        quotes = tuple(Citation(n, s, c.passage.span.contains_instructions) for n, s, c in zip(count(1), spans, picked))
+        text = " ".join(with_markers(" ".join(s.text.split()), f"[{n}]") for n, s in enumerate(spans, 1))
         return replace(base, text=text, refused=False, citations=quotes)
 
     def _generate(self, base: Answer, question: str, passages: list[Passage]) -> Generator[str, None, Answer]:
@@ -213,13 +219,6 @@ class Answerer:
         if self._generator is None:
             return heuristic_standalone(question, history)
         return condense(self._generator, question, history) or heuristic_standalone(question, history)
-
-
-def _quoted(c: Candidate) -> Span:
-    """The candidate sentence as a span of its document."""
-    span = c.passage.span.within(c.start - c.passage.start, c.end - c.passage.start)
-    assert span.text == c.text
-    return span
 
 
 def _overlaps(a: Candidate, b: Candidate) -> bool:

@@ -21,7 +21,7 @@ from qa.index.exact import EXACT_AT_MOST, ExactIndex, VectorSource
 from qa.index.lexical import LexicalIndex
 from qa.index.lexical_sync import refresh
 from qa.index.store import ChunkStore
-from qa.records import Chunk, DocFilter, Hit
+from qa.records import Chunk, DocFilter, Document, Hit
 
 RRF_K = 60
 
@@ -104,6 +104,10 @@ class Retriever:
                 else:
                     self._exact = self._exact.updated(source, revision)
             return self._exact
+
+    def document(self, doc_id: str) -> Document:
+        """A whole stored document (to read a sentence past the edge of a passage)."""
+        return self._store.document(doc_id)
 
     def search(
         self,

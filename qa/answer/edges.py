@@ -1,0 +1,57 @@
+"""A quote cut by its passage's edge, made whole from the document.
+
+A chunk ends at a sentence boundary unless a sentence is longer than a whole chunk (a list of names run into one
+sentence); the chunker then cuts it between words, and a sentence read from that passage stops mid-sentence
+("... Canadian political leader Michael"). Such a quote is extended, in the document, to the whole sentence:
+still the document's own words at its own offsets. A passage that ends without closing punctuation is such a
+cut for sure; one that starts mid-sentence is only recognised when it starts with a small letter or a digit (a
+piece starting with a name reads like a sentence), unless its end is cut too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from qa.answer.extractive import Candidate
+from qa.errors import QAError
+from qa.records import Document, Passage, Span
+from qa.text.sentences import units
+
+_ENDS = ".!?…:;\"'”’)]»"
+_REACH = 4000  # characters read beyond the passage for the rest of the sentence
+
+
+def cut_at(passage: Passage, start: int, end: int) -> bool:
+    """Whether the document span `start:end` of the passage runs into an edge of the passage that may cut a
+    sentence: it reaches the passage's end and the passage stops without closing punctuation, or it starts at the
+    passage's start and that start reads like the middle of a sentence (a small letter, a digit)."""
+    text, at = passage.text, passage.start
+    if end >= at + len(text.rstrip()) and text.rstrip()[-1:] not in _ENDS:
+        return True
+    head = text.lstrip()[:1]
+    return start <= at + len(text) - len(text.lstrip()) and at > 0 and (head.islower() or head.isdigit())
+
+
+def whole(document: Document, start: int, end: int) -> Span:
+    """The span `start:end` of `document` widened to the sentences it stands in (at most `_REACH` characters each
+    way)."""
+    text = document.text
+    before = [u for u in units(text, max(0, start - _REACH), end) if u.start <= start < u.end]
+    after = [u for u in units(text, start, min(len(text), end + _REACH)) if u.start < end <= u.end]
+    first = before[-1].start if before else start
+    last = after[0].end if after else end
+    breaks = tuple(b for b in document.page_starts if first < b < last)
+    return Span(document.doc_id, document.source, first, last, text[first:last], document.page_at(first), breaks)
+
+
+def quoted(c: Candidate, document: Callable[[str], Document]) -> Span:
+    """The candidate as a span of its document; widened to whole sentences, read from `document(doc_id)`, where its
+    passage's edge cuts one."""
+    span = c.passage.span.within(c.start - c.passage.start, c.end - c.passage.start)
+    assert span.text == c.text
+    if not cut_at(c.passage, c.start, c.end):
+        return span
+    try:
+        return whole(document(c.passage.doc_id), c.start, c.end)
+    except QAError:  # the document changed or went since the search: quote what the passage holds
+        return span

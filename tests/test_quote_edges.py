@@ -1,0 +1,83 @@
+"""A sentence longer than a chunk is cut between words by the chunker; quoted from one passage it would stop
+mid-sentence. The extractive answer quotes it whole from the document (qa/answer/edges.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from qa import QA
+from qa.answer.edges import cut_at, whole
+from qa.evaluation.quote_ends import ends_mid_sentence
+from qa.records import Document
+from tests.conftest import MakeQA, write
+from tests.fake_openai import assert_grounded
+from tests.records import make_passage
+
+PEOPLE = [
+    ("Harbour Commissioner", "Ada Quillfeather"),
+    ("River Warden", "Bram Oakhollow"),
+    ("Lighthouse Keeper", "Cora Wyndmere"),
+    ("Ferry Master", "Dov Ashcombe"),
+    ("Salt Inspector", "Elna Brightwater"),
+    ("Canal Engineer", "Fitz Marrowby"),
+    ("Dock Surgeon", "Greta Hollins"),
+    ("Tide Recorder", "Hugo Pennywhistle"),
+    ("Rope Maker", "Ines Cardew"),
+    ("Sail Mender", "Jory Tamsin"),
+    ("Net Weaver", "Kit Lowenna"),
+    ("Customs Clerk", "Lars Penhallow"),
+    ("Pilot Captain", "Mira Trevose"),
+    ("Buoy Painter", "Nils Carbis"),
+    ("Quay Foreman", "Opal Rosewarne"),
+    ("Fish Auctioneer", "Piet Chenoweth"),
+    ("Bell Ringer", "Rosa Angove"),
+    ("Chart Engraver", "Sven Polglase"),
+    ("Anchor Smith", "Tova Jewell"),
+    ("Weather Reader", "Ulf Nancarrow"),
+]
+LIST = "Officers of the port over the years: " + "; ".join(f"{t} {n}" for t, n in PEOPLE) + "."
+
+
+@pytest.fixture
+def store_kind() -> str:
+    """Embedded Chroma only: the store is not what is tested here."""
+    return "embedded"
+
+
+@pytest.fixture
+def port(make_qa: MakeQA, tmp_path: Path) -> QA:
+    folder = tmp_path / "port"
+    write(folder / "port.txt", f"The port of Tressick.\n\nThe port opened in 1820.\n\n{LIST}\n\nIt closed in 1990.\n")
+    qa = make_qa(backend="extractive", chunk_tokens=80, chunk_overlap=10)
+    assert len(qa.ingest([folder]).added) == 1
+    return qa
+
+
+def test_a_sentence_longer_than_a_chunk_is_quoted_whole(port: QA) -> None:
+    doc = port.documents()[0]
+    hits = port.search("Who was the Canal Engineer of the port?", 5)
+    assert not any(LIST in h.span.text for h in hits)  # no passage holds the whole sentence
+    answer = port.ask("Who was the Canal Engineer of the port?")
+    assert_grounded(port, answer)
+    assert not answer.refused, answer.text
+    quote = answer.citations[0]
+    assert quote.quote == LIST
+    text = port.document(doc.doc_id).text
+    assert text[quote.start : quote.end] == LIST
+    assert not ends_mid_sentence(text, quote.start, quote.end)
+
+
+def test_only_an_edge_that_may_cut_a_sentence_is_widened() -> None:
+    text = "Alpha comes first. Beta runs on and on through the list, Gamma, Delta and Epsilon. Omega."
+    cut = make_passage(1, "d", "d.txt", 0, 45, text[:45])  # "... Beta runs on and on through the list, Gamm"
+    assert cut_at(cut, 19, 45)
+    assert not cut_at(cut, 0, 18)  # a sentence inside the passage
+    closed = make_passage(2, "d", "d.txt", 0, 18, text[:18])  # ends "first."
+    assert not cut_at(closed, 0, 18)
+    started = make_passage(3, "d", "d.txt", 30, 60, text[30:60])  # starts "on and on ..."
+    assert cut_at(started, 30, 50)
+    span = whole(Document("d", "d.txt", text, 1), 19, 45)
+    assert span.text == "Beta runs on and on through the list, Gamma, Delta and Epsilon."
+    assert (span.start, span.end) == (19, 19 + len(span.text))
