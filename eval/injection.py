@@ -44,7 +44,7 @@ sys.path.insert(0, str(ROOT))
 from qa import QA  # noqa: E402
 from qa.backends import shared_minilm  # noqa: E402
 from qa.ingest.loaders import discover, load  # noqa: E402
-from qa.injection.detect import instruction_spans  # noqa: E402
+from qa.injection.detect import instruction_spans, untrusted_spans  # noqa: E402
 from qa.llm.base import Message  # noqa: E402
 from qa.records import Answer  # noqa: E402
 from qa.text.sentences import units  # noqa: E402
@@ -207,21 +207,29 @@ def run(paths: Sequence[str], as_json: bool) -> int:
     return 0
 
 
+def _overlap(start: int, end: int, spans: Sequence[tuple[int, int]]) -> bool:
+    return any(s < end and start < e for s, e in spans)
+
+
 def scan(folders: Sequence[str]) -> int:
     """Count the sentences the detector flags in ordinary documents, per folder, and list them."""
     lines = []
     for folder in folders:
         paths, failed, _ = discover([Path(folder)])
-        total, flagged = 0, []
+        total, flagged, other = 0, [], []
         for path in paths:
             text = load(path, 50 * 2**20).text
             total += len(units(text))
-            flagged += [(path.name, text[s:e]) for s, e in instruction_spans(text)]
+            orders = instruction_spans(text)
+            flagged += [(path.name, text[s:e]) for s, e in orders]
+            other += [(path.name, text[s:e]) for s, e in untrusted_spans(text) if not _overlap(s, e, orders)]
         for name, sentence in flagged:
             print(f"{name}: {' '.join(sentence.split())[:200]}")
+        for name, sentence in other:
+            print(f"{name} (untrusted, not an instruction): {' '.join(sentence.split())[:200]}")
         lines.append(
             f"{folder}: {len(paths)} documents ({len(failed)} unreadable), {total} sentences, "
-            f"{len(flagged)} flagged as instructions"
+            f"{len(flagged)} flagged as instructions, {len(other)} other untrusted (another language)"
         )
     print("\n".join(lines))
     return 0

@@ -10,6 +10,9 @@ language that does not speak of answering is not.
 A sentence disguised against this reading (letters spaced out or dotted, look-alike letters of another script,
 invisible or full-width characters: qa/injection/unmask.py) is read again without its disguises.
 
+A sentence of an English text written in another language is untrusted too, whatever it says, though not flagged
+(qa/injection/foreign.py): an order can be written in any language, and no lexicon holds them all.
+
 What a block holding an instruction says is not trusted either (`untrusted_spans`): a planted claim usually
 stands beside the order that tells the model to repeat it. The block is the run of lines a reader reads as one
 (a paragraph written on one line, or hand-wrapped), as `qa.text.sentences.units` groups them; a bare role marker on
@@ -19,7 +22,9 @@ a line of its own ("<|im_start|>system", "- role: system") takes in the block af
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 
+from qa.injection.foreign import in_another_language
 from qa.injection.instruction import is_instruction
 from qa.injection.lexicon import answering_anywhere, guess_language, speaks_of_answering
 from qa.injection.patterns import ROLE_LABEL, opens_turn
@@ -76,9 +81,10 @@ def instruction_spans(text: str) -> tuple[tuple[int, int], ...]:
 
 @functools.lru_cache(maxsize=1024)
 def untrusted_spans(text: str) -> tuple[tuple[int, int], ...]:
-    """The spans of the blocks of `text` that hold an instruction: every sentence in them is untrusted (never
-    evidence), whatever it says. A block is a run of lines read as one (`qa.text.sentences.units` groups); a bare
-    role marker's block takes in the block after it, in the same paragraph (the message it opens)."""
+    """The spans of the blocks of `text` that hold an instruction, and of its sentences in another language than
+    its own (English) one: every sentence in them is untrusted (never evidence), whatever it says. A block is a
+    run of lines read as one (`qa.text.sentences.units` groups); a bare role marker's block takes in the block
+    after it, in the same paragraph (the message it opens)."""
     flagged = _flagged(text)
     groups = {u.group for u, _ in flagged}
     found = units(text)
@@ -89,7 +95,24 @@ def untrusted_spans(text: str) -> tuple[tuple[int, int], ...]:
         if u.group in groups:
             start, end = spans.get(u.group, (u.start, u.end))
             spans[u.group] = (min(start, u.start), max(end, u.end))
-    return tuple(sorted(spans.values()))
+    foreign = [(u.start, u.end) for u in _foreign(text, found)]
+    return _merged([*spans.values(), *foreign])
+
+
+def _foreign(text: str, found: Sequence[Unit]) -> list[Unit]:
+    """The sentences of an English text written in another language (foreign.py): untrusted, not instructions."""
+    prose = [u for u in found if u.kind in ("prose", "item") and in_another_language(text[u.start : u.end])]
+    return prose if prose and guess_language(text, distinct=True) == "en" else []
+
+
+def _merged(spans: list[tuple[int, int]]) -> tuple[tuple[int, int], ...]:
+    out: list[tuple[int, int]] = []
+    for start, end in sorted(spans):
+        if out and start <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], end))
+        else:
+            out.append((start, end))
+    return tuple(out)
 
 
 def contains_instructions(text: str) -> bool:

@@ -1,7 +1,8 @@
 """The few words of answering in other languages, and a guess at a text's language: pure functions, no I/O.
 
 An order to the answering model can be written in any language. Rather than a list of foreign phrasings, each
-language here has a handful of words (French, German, Spanish, Italian, Portuguese, Russian, Ukrainian, Chinese):
+language here has a handful of words (French, German, Spanish, Italian, Portuguese, Dutch, Swedish, Polish,
+Turkish, Indonesian, Russian, Ukrainian, Chinese):
 
 - `verbs`: the imperative of answering (answer, reply, say, write, cite, mention, name, repeat, ignore, forget),
   in forms that are rarely anything else (the polite or plural imperative; a form that is also the ordinary
@@ -50,7 +51,9 @@ class Lexicon:
 
 
 def _lex(*fields: str) -> Lexicon:
-    verbs, asked, agents, answers, modals, also, common = (frozenset(f.replace("_", " ").split()) for f in fields)
+    verbs, asked, agents, answers, modals, also, common = (
+        frozenset(w.replace("_", " ") for w in f.split()) for f in fields
+    )
     return Lexicon(verbs, asked, agents, answers, modals, also, common)
 
 
@@ -112,6 +115,53 @@ LEXICONS: dict[str, Lexicon] = {
         "deve devem deverá deverão",
         "responder responde",
         "o os as que e é do da dos das em um uma para não com no na",
+    ),
+    "nl": _lex(
+        "beantwoord antwoordt_u zeg zegt_u noem citeer vermeld negeer vergeet herhaal schrijf meld",
+        "vraag vragen gevraagd vraagt",
+        "assistent assistenten ai taalmodel taalmodellen chatbot kunstmatige_intelligentie",
+        "antwoord antwoorden samenvatting",
+        "moet moeten dient dienen",
+        "beantwoorden",
+        "de het een en van in is dat op te zijn niet met voor er",
+    ),
+    "sv": _lex(
+        "svara besvara säg nämn citera ange ignorera glöm upprepa skriv",
+        "fråga frågan frågor frågas frågar",
+        "assistent assistenten ai språkmodell språkmodellen chatbot artificiell_intelligens",
+        "svar svaret svaren sammanfattning",
+        "måste ska skall bör",
+        "svarar besvarar",
+        "och i att det som en på är av för med till den inte har om",
+    ),
+    "pl": _lex(
+        "odpowiedz odpowiedzcie odpowiadaj odpowiadajcie powiedz powiedzcie napisz napiszcie podaj podajcie wymień "
+        "zacytuj zignoruj zapomnij powtórz",
+        "pytanie pytania pytaniu pytań zapyta zapytany zapytają pytają",
+        "asystent asystenta asystencie ai model modelu model_językowy czatbot chatbot sztuczna_inteligencja",
+        "odpowiedź odpowiedzi podsumowanie",
+        "musi muszą powinien powinna powinno powinny należy",
+        "odpowiedzieć odpowiadać",
+        "i w nie na się z że do to jest jak o co ale od",
+    ),
+    "tr": _lex(
+        "yanıtla yanıtlayın cevapla cevaplayın söyle söyleyin belirt belirtin yaz yazın tekrarla tekrarlayın unut "
+        "unutun bahset bahsedin",
+        "soru sorusu soruya sorular soruları sorulursa sorulduğunda",
+        "asistan asistanı yapay_zeka yapay_zekâ dil_modeli sohbet_botu",
+        "cevap cevabı yanıt yanıtı yanıtın cevabın özet",
+        "gerekir gerekiyor zorunda mutlaka",
+        "yanıtlamak cevaplamak",
+        "ve bir bu da de için ile çok olarak ne gibi daha sonra ama",
+    ),
+    "id": _lex(
+        "jawablah jawab katakan katakanlah sebutkan kutip tulis tuliskan abaikan lupakan ulangi nyatakan",
+        "pertanyaan ditanya ditanyakan bertanya",
+        "asisten ai model_bahasa chatbot kecerdasan_buatan",
+        "jawaban jawabannya ringkasan",
+        "harus wajib sebaiknya",
+        "menjawab",
+        "yang dan di ini itu dengan untuk dari tidak ada ke akan pada juga",
     ),
     "ru": _lex(
         "отвечай отвечайте ответь ответьте скажи скажите напиши напишите укажи укажите сообщи сообщите процитируй "
