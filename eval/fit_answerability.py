@@ -4,8 +4,9 @@ weights to put there.
 Usage (with the project's virtualenv, after `python eval/pydocs_corpus.py --set tune`):
     python eval/fit_answerability.py [--squad ../shared/benchmarks/squad2_500] [--pydocs-tune runs/pydocs-tune]
 
-The tuning questions are the first 250 of squad2_500 (over its 411 paragraphs) and `eval/pydocs_tune.jsonl` (over
-the 14 pages `eval/pydocs_corpus.py --set tune` copies). Each question is asked as `qa ask --backend extractive`
+The tuning questions are the first 250 of squad2_500 (over its 411 paragraphs), `eval/pydocs_tune.jsonl` (over
+the 14 pages `eval/pydocs_corpus.py --set tune` copies) and `eval/tune_paraphrase.jsonl` (60 questions in a
+reader's own words, over squad2_500's paragraphs). Each question is asked as `qa ask --backend extractive`
 asks it (hybrid search, k = 5), and each answerable one again with its gold documents left out. Only the best
 sentences that meet the rules are kept (the odds decide among those): an answerable question's sentence that holds
 a gold answer is an answer (1); the sentence given to an unanswerable question, or without the gold documents, is
@@ -115,6 +116,7 @@ def main() -> None:
     sets = [
         ("squad2_500 first 250", load_questions(args.squad / "questions.jsonl")[:250], args.squad / "docs"),
         ("pydocs_tune", load_questions(ROOT / "eval" / "pydocs_tune.jsonl"), args.pydocs_tune),
+        ("tune_paraphrase", load_questions(ROOT / "eval" / "tune_paraphrase.jsonl"), args.squad / "docs"),
     ]
     rows: list[tuple[Signals, int]] = []
     source: list[int] = []

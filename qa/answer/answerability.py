@@ -9,7 +9,8 @@ top passage (its fused rank score is low), the sentence carries less of the ques
 in one logistic model; below `MIN_ODDS` the question is refused.
 
 The weights were fitted by `eval/fit_answerability.py` (see eval/README.md) on tuning questions only: the first 250
-of squad2_500 and `eval/pydocs_tune.jsonl`, each answerable question also asked with its gold documents left out,
+of squad2_500, `eval/pydocs_tune.jsonl` and `eval/tune_paraphrase.jsonl` (questions in a reader's own words), each
+answerable question also asked with its gold documents left out,
 counting as answers the sentences that hold the gold answer and as non-answers every sentence given to an
 unanswerable question or without the gold documents, among the sentences that meet the rules.
 """
@@ -41,16 +42,16 @@ class Signals:
 
 # Per unit of each signal, as fitted (logistic regression on standardised signals, L2 0.01, scaled back)
 WEIGHTS = Signals(
-    score=-1.1056,
-    cosine=-1.3287,
-    coverage=1.1868,
-    alignment=1.5112,
-    missing=-1.3731,
-    best_cosine=6.0442,
-    top_hit=-70.7843,
-    own_hit=244.8717,
+    score=-0.5400,
+    cosine=-0.0051,
+    coverage=1.0705,
+    alignment=1.1663,
+    missing=-0.8981,
+    best_cosine=5.2827,
+    top_hit=-183.1544,
+    own_hit=262.5459,
 )
-BIAS = -9.7168
+BIAS = -7.0349
 # Below these odds the best sentence is not taken for an answer. Chosen on the tuning questions (5-fold cross
 # validation) as the highest at which the held-out folds keep 99% of the right answers that the rules let through.
 MIN_ODDS = 0.1
