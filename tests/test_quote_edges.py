@@ -1,5 +1,6 @@
 """A sentence longer than a chunk is cut between words by the chunker; quoted from one passage it would stop
-mid-sentence. The extractive answer quotes it whole from the document (qa/answer/edges.py)."""
+mid-sentence. The extractive answer, and an LLM answer's citation, quote it whole from the document
+(qa/answer/edges.py)."""
 
 from __future__ import annotations
 
@@ -12,8 +13,9 @@ from qa.answer.edges import cut_at, whole
 from qa.evaluation.quote_ends import ends_mid_sentence
 from qa.records import Document
 from tests.conftest import MakeQA, write
-from tests.fake_openai import assert_grounded
+from tests.fake_openai import assert_grounded, serve
 from tests.records import make_passage
+from tests.test_answering import passage_with
 
 PEOPLE = [
     ("Harbour Commissioner", "Ada Quillfeather"),
@@ -46,12 +48,16 @@ def store_kind() -> str:
     return "embedded"
 
 
-@pytest.fixture
-def port(make_qa: MakeQA, tmp_path: Path) -> QA:
+def port_folder(tmp_path: Path) -> Path:
     folder = tmp_path / "port"
     write(folder / "port.txt", f"The port of Tressick.\n\nThe port opened in 1820.\n\n{LIST}\n\nIt closed in 1990.\n")
+    return folder
+
+
+@pytest.fixture
+def port(make_qa: MakeQA, tmp_path: Path) -> QA:
     qa = make_qa(backend="extractive", chunk_tokens=80, chunk_overlap=10)
-    assert len(qa.ingest([folder]).added) == 1
+    assert len(qa.ingest([port_folder(tmp_path)]).added) == 1
     return qa
 
 
@@ -81,3 +87,17 @@ def test_only_an_edge_that_may_cut_a_sentence_is_widened() -> None:
     span = whole(Document("d", "d.txt", text, 1), 19, 45)
     assert span.text == "Beta runs on and on through the list, Gamma, Delta and Epsilon."
     assert (span.start, span.end) == (19, 19 + len(span.text))
+
+
+def test_an_llm_answers_citation_of_a_cut_sentence_is_widened_too(make_qa: MakeQA, tmp_path: Path) -> None:
+    with serve() as server:
+        qa = make_qa(
+            backend="openai", openai_base_url=server.url, llm_model="fake-model", timeout=5.0, chunk_tokens=80,
+            chunk_overlap=10,
+        )  # fmt: skip
+        assert len(qa.ingest([port_folder(tmp_path)]).added) == 1
+        server.reply(lambda body: f"The Canal Engineer was Fitz Marrowby [{passage_with(body, 'Fitz Marrowby')}].")
+        answer = qa.ask("Who was the Canal Engineer of the port?")
+    assert_grounded(qa, answer)
+    assert not answer.refused, answer.text
+    assert [c.quote for c in answer.citations] == [LIST]

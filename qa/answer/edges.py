@@ -10,11 +10,12 @@ piece starting with a name reads like a sentence), unless its end is cut too.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import replace
 
 from qa.answer.extractive import Candidate
 from qa.errors import QAError
-from qa.records import Document, Passage, Span
+from qa.records import Citation, Document, Passage, Span
 from qa.text.sentences import units
 
 _ENDS = ".!?…:;\"'”’)]»"
@@ -55,3 +56,21 @@ def quoted(c: Candidate, document: Callable[[str], Document]) -> Span:
         return whole(document(c.passage.doc_id), c.start, c.end)
     except QAError:  # the document changed or went since the search: quote what the passage holds
         return span
+
+
+def widened(
+    citations: Sequence[Citation], passages: Sequence[Passage], document: Callable[[str], Document]
+) -> tuple[Citation, ...]:
+    """An LLM answer's citations, each whose quote runs into a cutting edge of the passage it was read from widened
+    to whole sentences, as `quoted` does for the extractive backend."""
+    out = []
+    for c in citations:
+        p = next((p for p in passages if p.doc_id == c.doc_id and p.start <= c.start and c.end <= p.end), None)
+        if p is None or not cut_at(p, c.start, c.end):
+            out.append(c)
+            continue
+        try:
+            out.append(replace(c, span=whole(document(c.doc_id), c.start, c.end)))
+        except QAError:
+            out.append(c)
+    return tuple(out)

@@ -16,7 +16,7 @@ from typing import Literal
 
 from qa.answer.answerability import MIN_ODDS, relevant
 from qa.answer.citations import label
-from qa.answer.edges import quoted
+from qa.answer.edges import quoted, widened
 from qa.answer.extractive import Candidate, Weights, score
 from qa.answer.grounding import REFUSAL_TEXT, Grounded, ground, is_refusal, looks_like_instruction, with_markers
 from qa.answer.kinds import answer_type, has_type
@@ -193,7 +193,7 @@ class Answerer:
             base,
             text=REFUSAL_TEXT if refuse else grounded.text,
             refused=refuse,
-            citations=() if refuse else grounded.citations,
+            citations=() if refuse else widened(grounded.citations, base.passages, self._retriever.document),
             unsupported=grounded.unsupported,
             dropped_citations=grounded.dropped,
             recited_citations=grounded.recited,
