@@ -10,6 +10,7 @@ import pytest
 
 from qa import QA
 from qa.answer.edges import cut_at, whole
+from qa.errors import NotFoundError
 from qa.evaluation.quote_ends import ends_mid_sentence
 from qa.records import Document
 from tests.conftest import MakeQA, write
@@ -84,9 +85,11 @@ def test_only_an_edge_that_may_cut_a_sentence_is_widened() -> None:
     assert not cut_at(closed, 0, 18)
     started = make_passage(3, "d", "d.txt", 30, 60, text[30:60])  # starts "on and on ..."
     assert cut_at(started, 30, 50)
-    span = whole(Document("d", "d.txt", text, 1), 19, 45)
+    span = whole(Document("d", "d.txt", text, 1), 19, 45, text[19:45])
     assert span.text == "Beta runs on and on through the list, Gamma, Delta and Epsilon."
     assert (span.start, span.end) == (19, 19 + len(span.text))
+    with pytest.raises(NotFoundError):  # the document no longer reads the quote there: not widened from it
+        whole(Document("d", "d.txt", "Changed. " + text, 1), 19, 45, text[19:45])
 
 
 def test_an_llm_answers_citation_of_a_cut_sentence_is_widened_too(make_qa: MakeQA, tmp_path: Path) -> None:

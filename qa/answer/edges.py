@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from qa.answer.extractive import Candidate
-from qa.errors import QAError
+from qa.errors import NotFoundError, QAError
 from qa.records import Citation, Document, Passage, Span
 from qa.text.sentences import units
 
@@ -33,10 +33,13 @@ def cut_at(passage: Passage, start: int, end: int) -> bool:
     return start <= at + len(text) - len(text.lstrip()) and at > 0 and (head.islower() or head.isdigit())
 
 
-def whole(document: Document, start: int, end: int) -> Span:
-    """The span `start:end` of `document` widened to the sentences it stands in (at most `_REACH` characters each
-    way)."""
+def whole(document: Document, start: int, end: int, quote: str) -> Span:
+    """The span `start:end` of `document`, which reads `quote`, widened to the sentences it stands in (at most
+    `_REACH` characters each way); raises NotFoundError when the document no longer reads `quote` there (it was
+    changed since the search)."""
     text = document.text
+    if text[start:end] != quote:
+        raise NotFoundError(f"document {document.doc_id} changed since it was searched")
     before = [u for u in units(text, max(0, start - _REACH), end) if u.start <= start < u.end]
     after = [u for u in units(text, start, min(len(text), end + _REACH)) if u.start < end <= u.end]
     first = before[-1].start if before else start
@@ -53,7 +56,7 @@ def quoted(c: Candidate, document: Callable[[str], Document]) -> Span:
     if not cut_at(c.passage, c.start, c.end):
         return span
     try:
-        return whole(document(c.passage.doc_id), c.start, c.end)
+        return whole(document(c.passage.doc_id), c.start, c.end, c.text)
     except QAError:  # the document changed or went since the search: quote what the passage holds
         return span
 
@@ -70,7 +73,7 @@ def widened(
             out.append(c)
             continue
         try:
-            out.append(replace(c, span=whole(document(c.doc_id), c.start, c.end)))
+            out.append(replace(c, span=whole(document(c.doc_id), c.start, c.end, c.quote)))
         except QAError:
             out.append(c)
     return tuple(out)

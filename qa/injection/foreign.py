@@ -53,7 +53,7 @@ def in_another_language(sentence: str) -> bool:
     letters = [c for c in text if c.isalpha()]
     if len(letters) < MIN_LETTERS:
         return False
-    if sum(_latin(c) for c in letters) * 2 < len(letters):
+    if sum(latin_letter(c) for c in letters) * 2 < len(letters):
         return True
     if _CALL.search(text) or looks_like_code(text):
         return False
@@ -66,6 +66,7 @@ def in_another_language(sentence: str) -> bool:
     return sum(w in english for w in plain) * 2 < len(plain)
 
 
-def _latin(c: str) -> bool:
+def latin_letter(c: str) -> bool:
+    """Whether `c` is a letter of the Latin script (with its accented forms)."""
     low = c.lower()
     return "a" <= low <= "z" or "\u00e0" <= low <= "\u024f"

@@ -12,6 +12,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from qa.injection.foreign import latin_letter
+
 # letters of Cyrillic and Greek that look like Latin ones
 _LOOKALIKES = str.maketrans(
     "аеорсухіјѕԁһӏАВЕКМНОРСТХІЈЅУοαινρτυχκΑΒΕΖΗΙΚΜΝΟΡΤΥΧ",
@@ -38,7 +40,7 @@ def unmasked(sentence: str) -> str | None:
 def _mostly_latin(text: str) -> bool:
     """Whether most letters of `text` that are not look-alikes are Latin: a sentence written in Latin letters."""
     letters = [c for c in text if c.isalpha() and c not in _FOREIGN]
-    return sum("a" <= c.lower() <= "z" for c in letters) * 2 > len(letters)
+    return sum(latin_letter(c) for c in letters) * 2 > len(letters)
 
 
 def _latin(match: re.Match[str]) -> str:
