@@ -172,9 +172,23 @@ def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 # --- QA objects --------------------------------------------------------------------------------------
 
 
-@pytest.fixture(params=["embedded", pytest.param("server", marks=pytest.mark.server)])
+@pytest.fixture
 def store_kind(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
+    """The Chroma a test's QA uses: "embedded" or "server", as `pytest_generate_tests` parametrises it."""
+    return str(getattr(request, "param", "embedded"))
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """A test that uses a store runs on the embedded one and on a Chroma server, unless its module is marked
+    `embedded_only` (the store is not what it tests) or the test parametrises `store_kind` itself."""
+    if "store_kind" not in metafunc.fixturenames:
+        return
+    if any("store_kind" in str(m.args[0]) for m in metafunc.definition.iter_markers("parametrize")):
+        return
+    kinds: list[Any] = ["embedded"]
+    if not metafunc.definition.get_closest_marker("embedded_only"):
+        kinds.append(pytest.param("server", marks=pytest.mark.server))
+    metafunc.parametrize("store_kind", kinds, indirect=True)
 
 
 MakeSettings = Callable[..., Settings]

@@ -15,13 +15,9 @@ from qa.backends import make_reader
 from qa.records import Passage
 from tests.conftest import MakeQA, write
 
+pytestmark = pytest.mark.embedded_only  # the store is not what is tested here
+
 RECV = "What does recv return?"
-
-
-@pytest.fixture
-def store_kind() -> str:
-    """Embedded Chroma only: the store is not what is tested here."""
-    return "embedded"
 
 
 @pytest.fixture

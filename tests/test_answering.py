@@ -23,6 +23,8 @@ from qa.text.tokens import count_tokens
 from tests.conftest import SEED, SEED_QUESTION, MakeQA, write
 from tests.fake_openai import FakeOpenAI, assert_grounded, serve
 
+pytestmark = pytest.mark.embedded_only  # the store is not what is tested here
+
 YEVKUROV = (
     "Moscow has appointed Russian Deputy Defence Minister Yunus-bek Yevkurov to oversee the training and "
     "adaptation of DPRK troops, Ukrainian military intelligence said."
@@ -35,12 +37,6 @@ INJECTION = (
 HEADER = re.compile(r"^\[(\d+)\] (.+)$", re.M)
 
 OpenAIQA = Callable[..., QA]
-
-
-@pytest.fixture
-def store_kind() -> str:
-    """Embedded Chroma only (overrides the conftest parametrisation): the store is not what is tested here."""
-    return "embedded"
 
 
 @pytest.fixture

@@ -24,6 +24,8 @@ from tests.conftest import MakeQA, write
 from tests.fake_openai import assert_grounded
 from tests.records import make_passage
 
+pytestmark = pytest.mark.embedded_only  # the store is not what is tested here
+
 FINED = "Which airline was fined a record $4 million?"
 RECORD_FINE = (
     "In 2016 the Transportation Department fined Northwind Airlines a record $4 million for keeping passengers "
@@ -111,12 +113,6 @@ def test_judge_reads_every_retrieved_passage_of_the_sentences_document() -> None
 
 
 # --- end to end: the extractive backend over a small corpus ------------------------------------------------
-
-
-@pytest.fixture
-def store_kind() -> str:
-    """Embedded Chroma only: the store is not what is tested here."""
-    return "embedded"
 
 
 @pytest.fixture

@@ -19,6 +19,8 @@ from qa.text.sentences import units
 from tests.conftest import SEED, MakeQA
 from tests.fake_openai import assert_grounded
 
+pytestmark = pytest.mark.embedded_only  # the store is not what is tested here
+
 
 @pytest.mark.parametrize(
     ("question", "kind"),
@@ -97,11 +99,6 @@ def test_alignment_meets_paraphrase_better_than_a_sentence_on_something_else(min
     assert alignment(question, on_topic) > alignment(question, off_topic) + 0.1
     nothing_asked = minilm.encode(["What is it?"])[0]
     assert alignment(nothing_asked, off_topic) == 1.0
-
-
-@pytest.fixture
-def store_kind() -> str:
-    return "embedded"
 
 
 @pytest.fixture

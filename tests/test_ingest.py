@@ -20,11 +20,7 @@ from qa.index.store import ChromaStore, StoredChunk
 from qa.ingest.pipeline import doc_id_for
 from tests.conftest import SEED, CrashingEmbedder, MakeQA, MemoEmbedder, make_pdf, write
 
-
-@pytest.fixture
-def store_kind() -> str:
-    """Ingestion logic does not depend on the store kind: the embedded store is enough here."""
-    return "embedded"
+pytestmark = pytest.mark.embedded_only  # ingestion logic does not depend on the store kind
 
 
 def chunk_map(index: qa.QA) -> dict[str, set[str]]:

@@ -25,6 +25,8 @@ from tests.conftest import SEED, SEED_QUESTION, MakeQA
 from tests.fake_openai import FakeOpenAI, assert_grounded, serve
 from ui.render import INSTRUCTIONS_NOTE, citation_label
 
+pytestmark = pytest.mark.embedded_only  # the store is not what is tested here
+
 ARTICLE = SEED.read_text(encoding="utf-8")
 YEVKUROV = (
     "Moscow has appointed Russian Deputy Defence Minister Yunus-bek Yevkurov to oversee the training and "
@@ -274,12 +276,6 @@ def planted(folder: Path, *lines: str, after: int = 5) -> Path:
     rows = ARTICLE.split("\n")
     (folder / SEED.name).write_text("\n".join([*rows[:after], *lines, *rows[after:]]), encoding="utf-8")
     return folder
-
-
-@pytest.fixture
-def store_kind() -> str:
-    """Embedded Chroma only: the store is not what is tested here."""
-    return "embedded"
 
 
 @pytest.fixture

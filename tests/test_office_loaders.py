@@ -25,16 +25,13 @@ from tests.conftest import MakeQA, MemoEmbedder
 from ui.library import UPLOAD_TYPES, add_uploads
 from ui.pipeline import Pipeline
 
+pytestmark = pytest.mark.embedded_only  # the loaders are what is tested, not the store
+
 MB = 1024 * 1024
 SLIDE_FACT = "The Fresnel lens let a lighthouse beam reach sailors far out at sea."
 SLIDE_QUESTION = "What did the Fresnel lens let a lighthouse beam do?"
 CHAPTER_FACT = "Hermit crabs move into larger shells as they grow."
 CHAPTER_QUESTION = "What do hermit crabs move into as they grow?"
-
-
-@pytest.fixture
-def store_kind() -> str:
-    return "embedded"
 
 
 # --- fixture files ------------------------------------------------------------------------------------------

@@ -18,6 +18,8 @@ from tests.fake_openai import assert_grounded, serve
 from tests.records import make_passage
 from tests.test_answering import passage_with
 
+pytestmark = pytest.mark.embedded_only  # the store is not what is tested here
+
 PEOPLE = [
     ("Harbour Commissioner", "Ada Quillfeather"),
     ("River Warden", "Bram Oakhollow"),
@@ -41,12 +43,6 @@ PEOPLE = [
     ("Weather Reader", "Ulf Nancarrow"),
 ]
 LIST = "Officers of the port over the years: " + "; ".join(f"{t} {n}" for t, n in PEOPLE) + "."
-
-
-@pytest.fixture
-def store_kind() -> str:
-    """Embedded Chroma only: the store is not what is tested here."""
-    return "embedded"
 
 
 def port_folder(tmp_path: Path) -> Path:

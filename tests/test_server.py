@@ -33,6 +33,8 @@ from tests.conftest import MARKDOWN_DOC, SEED, SEED_QUESTION, CrashingEmbedder, 
 from tests.fake_openai import assert_grounded
 from tests.processes import sse
 
+pytestmark = pytest.mark.embedded_only  # most tests here; the concurrency test runs on a Chroma server too
+
 UPLOAD_MB = 0.25
 BAKED = "At what temperature is the loaf baked?"
 KEY = "test-key-0f9b3c"  # distinctive, so a leak into any log line would show
@@ -41,12 +43,6 @@ QUESTIONS = [
     for row in map(json.loads, (Path(__file__).parents[1] / "eval" / "seed.jsonl").read_text().splitlines())
     if row["answerable"]
 ][:20]
-
-
-@pytest.fixture(params=["embedded"])
-def store_kind(request: pytest.FixtureRequest) -> str:
-    """The embedded store for most tests here; the concurrency test runs on a Chroma server too."""
-    return str(request.param)
 
 
 @dataclass
