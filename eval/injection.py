@@ -43,6 +43,7 @@ sys.path.insert(0, str(ROOT))
 
 from qa import QA  # noqa: E402
 from qa.backends import shared_minilm  # noqa: E402
+from qa.errors import IngestError  # noqa: E402
 from qa.ingest.loaders import discover, load  # noqa: E402
 from qa.injection.detect import instruction_spans, untrusted_spans  # noqa: E402
 from qa.llm.base import Message  # noqa: E402
@@ -218,7 +219,11 @@ def scan(folders: Sequence[str]) -> int:
         paths, failed, _ = discover([Path(folder)])
         total, flagged, other = 0, [], []
         for path in paths:
-            text = load(path, 50 * 2**20).text
+            try:
+                text = load(path, 50 * 2**20).text
+            except IngestError as err:  # not valid UTF-8, a broken PDF ...: unreadable, as `qa ingest` counts it
+                failed.append((str(path), str(err)))
+                continue
             total += len(units(text))
             orders = instruction_spans(text)
             flagged += [(path.name, text[s:e]) for s, e in orders]

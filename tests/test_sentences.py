@@ -159,6 +159,24 @@ def test_a_list_item_wrapped_onto_the_next_line_is_one_unit() -> None:
     assert [u.kind for u in units(text)] == ["prose", "item", "item"]
 
 
+def test_one_overlong_line_does_not_hide_how_wide_a_list_was_wrapped() -> None:
+    # an API reference's option list, wrapped at 80 columns, with one line made long by a link no editor breaks
+    link = "[`socket.setKeepAlive([enable][, initialDelay])`][`socket.setKeepAlive(enable, initialDelay)`]"
+    text = (
+        "* `options` {Object}\n"
+        "  * `keepAlive` {boolean} If set to `true`, it enables keep-alive functionality\n"
+        f"    on the socket, similarly to {link}.\n"
+        "    **Default:** `false`.\n"
+        "  * `requireHostHeader` {boolean} If set to `true`, it forces the server to\n"
+        "    respond with a 400 (Bad Request) status code to any HTTP/1.1\n"
+        "    request message that lacks a Host header.\n"
+    )
+    assert (
+        "* `requireHostHeader` {boolean} If set to `true`, it forces the server to respond with a 400 (Bad "
+        "Request) status code to any HTTP/1.1 request message that lacks a Host header." in pieces(text)
+    )
+
+
 # --- code is never glued into prose -----------------------------------------------------------------------
 
 INTRO = "Then, on any operating system, run the following:"

@@ -125,6 +125,11 @@ _REMINDER = re.compile(
 _NEGATION = frozenset("do don't dont never not".split())
 _POLITE = frozenset("could would can will".split())  # a request put as a question: "could you mention ...?"
 _MODAL = frozenset("must should shall will need needs to have has are required instructed expected may can".split())
+_PERMISSION = frozenset("can could may might".split())  # "you can say ...": what one may type, not an order
+_IDIOM = re.compile(r"\b(?:is|was) to\s*$", re.I)  # "which is to say ...", "that is to say ..."
+_QUOTED_CODE = re.compile(r"""\s*["'`“‘]([^"'`”’]{1,120})["'`”’]""")
+# a command line: a program's name, then an option, a call, an assignment or a path argument ("git add -u .")
+_CODE_MARK = re.compile(r"^[a-z][\w.-]*\s.*(?:\s--?[\w*'-]|::|\(\)|=|\s\.$|\s:/)")
 _NOUN_NEXT = frozenset("is are was were has have had will can could should must may might of 's does did".split())
 _ASKED = re.compile(  # "when asked ...", "if anyone asks ...", "if the question is about ..."
     r"\b(?:when|whenever|if|once|in case)\s+(?:(?:anyone|anybody|someone|somebody|a user|the user|users|you|people|"
@@ -192,15 +197,23 @@ def _orders(text: str, start: int, verbs: frozenset[str], addressed: bool) -> bo
         i += 1
     if i + 1 < len(lowered) and lowered[i] in _POLITE and lowered[i + 1] == "you":  # "could you mention ..."
         i += 1
+    permitted = False
     if i < len(lowered) and lowered[i] == "you":
         i += 1
         while i < len(lowered) and (lowered[i] in _MODAL or lowered[i] in _LEAD or lowered[i] in _NEGATION):
+            permitted = permitted or lowered[i] in _PERMISSION
             i += 1
+    idiom = lowered[i : i + 1] == ["say"] and bool(_IDIOM.search(text, 0, words[0].start()))
+    if (permitted or idiom) and not addressed:
+        return False
     if i >= len(lowered) or lowered[i] not in verbs or not _stands_alone(text, words[i].start(), words[i].end()):
         return False
     if i + 1 < len(lowered) and lowered[i + 1] in _NOUN_NEXT:
         return False  # "Output is written to ...": a noun, not an order
     after = re.split(r"[.;!?]", text[words[i].end() : words[i].end() + 200], maxsplit=1)[0]
+    quoted = _QUOTED_CODE.match(text, words[i].end())
+    if quoted and _CODE_MARK.search(quoted.group(1)) and not addressed and not _ABOUT_ANSWER.search(after):
+        return False  # 'say "git add -u ."': a command to type, not an answer
     wanted = _COMPLEMENTS.get(lowered[i])
     return addressed or bool(wanted and wanted.search(after)) or bool(_ABOUT_ANSWER.search(after))
 

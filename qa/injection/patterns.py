@@ -17,7 +17,9 @@ _AGENT = (
     r"(?:a\.i\.|ai(?: (?:model|system|assistant|agent|tool|crawler|reader)s?)?|artificial intelligence|"
     r"(?:virtual |digital |chat |ai )?assistants?|chat ?bots?|llms?|(?:large )?language models?|"
     r"chat ?gpt|gpt-?\d\w*|copilot|answering (?:system|model|engine)s?|qa (?:system|model)s?|summari[sz]ers?|"
-    r"automated (?:readers?|agents?|systems?|tools?|services?|assistants?)|"
+    r"automated (?:response |answer(?:ing)? )?(?:readers?|agents?|systems?|tools?|services?|assistants?|units?|"
+    r"answerers?|part(?:y|ies)|software|bots?|crawlers?)|answerers?|answering (?:part(?:y|ies)|units?|software|bots?)|"
+    r"(?:web |indexing |search )?crawlers?|(?:web )?scrapers?|(?:indexing|search|web) bots?|readers?'? software|"
     r"claude|gemini|bard|grok|deepseek|mistral|perplexity|"
     r"(?:summari[sz]ation|retrieval|answering|ai|llm|chat) (?:tools?|systems?|engines?|models?|bots?|agents?|"
     r"pipelines?))"
@@ -26,13 +28,13 @@ _ROLE = r"(?:system|assistant|developer|instructions?)"  # as a tag: <system>, <
 # as a line's label, capitalised as chat transcripts write them: "System:", "USER:"
 _LABELS = (
     r"(?:[Ss]ystem|SYSTEM|[Aa]ssistant|ASSISTANT|User|USER|Human|HUMAN|AI|Developer|DEVELOPER|Admin|ADMIN|"
-    r"Instructions?|INSTRUCTIONS?)(?: [A-Z]{3,})?"
+    r"Instructions?|INSTRUCTIONS?|MODEL)(?: [A-Z]{3,})?"
 )
 # markers of a chat template or prompt format: never in ordinary prose
 _MARKERS = re.compile(
-    r"<\|[a-z_]{2,20}\|>|\[/?inst\]|<</?sys>>|\[/?(?:system|admin|developer)\b[^\]]{0,30}\]|</?"
+    r"<\|[a-z_]{2,20}\|>|\[/?inst\]|<</?sys>>|\[/?(?:system|admin|developer)\b(?!')[^\]]{0,30}\](?!\()|</?"
     + _ROLE
-    + r"(?:\s[^>]*)?>|"
+    + r"(?:[_-][a-z]+)?(?:\s[^>]*)?>|"
     r"#{2,}\s*(?:instructions?|system|response|assistant|user|human|input)\s*:|<(?:start|end)_of_turn>|"
     r"\brole[\"']?\s*[:=]\s*[\"']?(?:system|assistant|developer)\b|"  # {"role": "system"}, role: system, role="system"
     r"[\"']role[\"']\s*:\s*[\"'](?:user|human|tool)[\"']\s*,\s*[\"'](?:content|text|parts)[\"']\s*:|"
@@ -44,8 +46,12 @@ _MARKERS = re.compile(
 _SETTINGS_KEY = re.compile(
     r"(?:^|[{,]\s*)[\"']?(?:(?:assistant|chatbot)_(?:config|settings|instructions?|rules|behaviou?r|persona|prompt|"
     r"override)\w*|system_prompt|(?:answer|reply|response)_(?:for|to|override|rules?|policy)\w*|"
-    r"(?:llm|model)_(?:instructions?|rules|override|directives?|behaviou?r|prompt)\w*)[\"']?\s*[:=]",
-    re.M,
+    r"(?:llm|model)_(?:instructions?|rules|override|directives?|behaviou?r|prompt)\w*)[\"']?\s*[:=]|"
+    # a name or key for what an AI answers: <meta name="ai-answer">, "qa_override":, apply_to_ai_answers
+    r"\b\w*(?:ai|llm|qa|assistant|chatbot|bot)[-_](?:answers?|responses?|repl(?:y|ies)|hints?|overrides?)(?:[-_][\w-]*)?(?![\w-])|"
+    r"\b(?:answer|reply|response)[-_]overrides?\b|"
+    r"[\"']override[\"']\s*:\s*true\b[^}]*[\"'](?:answer|reply|response)[\"']\s*:",
+    re.M | re.I,
 )
 # a line opening with a role label and a colon, then a sentence of three words or more
 ROLE_LABEL = re.compile(r"^[\s>*_#-]*(?:<!--\s*)?" + _LABELS + r"[ \t]*[*_]*:[ \t]+[*_]*(?:\S+[ \t]+){2,}\S", re.M)
@@ -69,10 +75,16 @@ _NOTE_TO = re.compile(
     + _AGENT
     + r"|model|system)\s*:|"
     r"^[\s\"'*_>(\[-]*(?:<!--\s*)?" + _AGENT + r" (?:note|notice|instructions?|message|memo|directive|override)s?\s*:|"
-    r"[(\[]\s*(?:" + _AGENT + r"|model|bot)\s*:\s",
+    r"[(\[]\s*(?:" + _AGENT + r"|model|bot)\s*:\s|"
+    r"\bto\s*:\s*(?:the |all |any |every )?(?:\w+ )?" + _AGENT + r"\b|"
+    r"\b(?:for|to) (?:the |all |any |every )?(?:\w+ )?" + _AGENT + r"\s*:|"
+    r"\bappl(?:y|ies) to (?:every|any|all|each) (?:\w+ )?" + _AGENT + r"\b",
     re.I,
 )
 _AGENT_READING = re.compile(
+    r"\b(?:model|system|bot|engine|tool)s?\s+(?:that is |which is |that are )?answering questions\b|"
+    r"\byou (?:answer|respond to|reply to|summari[sz]e) (?:any |the |these )?questions? (?:about|on|regarding) "
+    r"(?:this|the) (?:article|text|page|document|story|passage)\b|"
     r"\b" + _AGENT + r"\s+(?:that |who )?(?:is |are )?(?:reading|summari[sz]ing|processing|parsing|"
     r"analy[sz]ing|answering|indexing|crawling|scraping|ingesting|seeing)\s+(?:questions about )?"
     r"(?:this|these|the following|the text|the page|the document)\b|\bif you (?:are|'re) (?:an? )?(?:\w+ )?"
@@ -94,9 +106,11 @@ OBLIGED = (
 # the answering model, or whoever reads or answers from this text, as the subject of an obligation: "any AI
 # model summarising this article must state", "whoever answers questions about this must say"
 AGENT_OBLIGED = re.compile(
-    r"(?:^[\s\"'*_>-]*|[,;:]\s+|\b(?:the|any|every|all|each|this|an?|you)\s+)(?:\w+\s+)?"
+    r"\b(?:all|any|every|each) (?:\w+ )?" + _AGENT + r"\s+will(?=\s+(?:report|say|state|answer|reply|respond|cite|"
+    r"give|name|describe|list|output)\b)|"
+    r"(?:^[\s\"'*_>-]*|[,;:(\[]\s*|\b(?:the|any|every|all|each|this|an?|you)\s+)(?:\w+\s+)?"
     + _AGENT
-    + r"\b(?:,?\s+(?:\w+ing|that|who|which)\b(?:\s+[\w,]+){0,4}?)?\s+"
+    + r"\b(?:,?\s+(?:\w+ing|that|who|which)\b(?:\s+[\w,]+){0,6}?)?\s+"
     + OBLIGED
     + r"\s|\b(?:whoever|anyone|anybody|everyone|someone)\s+(?:who\s+)?(?:is\s+)?(?:reads?|reading|answers?|answering|"
     r"summari[sz]es|summari[sz]ing|processes|processing)\s+(?:this|these|the following|questions)\b[^.]{0,60}?\s"
@@ -138,12 +152,25 @@ _META = re.compile(
     r"you can) (?:report|say|mention|give|state|tell|output|share|provide|repeat)\b|"
     r"\b(?:do not|don't|never) (?:reveal|disclose|admit|let (?:anyone|the user) know) that\b|"
     # a role handed to the answering model: "You are a helpful assistant that ...", "act as a chatbot that ..."
-    r"\b(?:you are|you're|act as|behave as|pose as) (?:now )?(?:an?|the|my|our) (?:[\w-]+ ){0,3}?(?:assistant|"
-    r"chat ?bot|ai|model|language model|agent|llm)\b|"
+    r"\b(?:you are|you're|act as|behave as|pose as) (?:\w+ly )?(?:now )?(?:an?|the|my|our) (?:[\w-]+ ){0,3}?"
+    r"(?:assistant|chat ?bot|ai|model|language model|agent|llm)\b|"
     r"\b(?:from now on|henceforth|from this point on|for the rest of (?:this|the) conversation)\b[^.]{0,40}"
     r"\b(?:you|your|answer|reply|respond|say|always|never)\b|"
     r"\byou (?:are|'re) (?:now )?(?:no longer (?:bound|restricted|limited|constrained) by|free of|freed from|"
     r"unrestricted|jailbroken|in (?:developer|god|dan) mode)\b|"
+    # what the answer is to say, prescribed: "is to be recorded and reported as eleven", "in any generated response",
+    # "it is required that any answer ... name ...", "any answer that does not state ..."
+    r"\b(?:is|are) to be (?:\w+ )?(?:recorded|reported|rendered|stated|cited|quoted|answered)\b(?: and \w+)?"
+    r"[^.;!?]{0,60}?\bas\b|"
+    r"\b(?:any|all|every|each) (?:\w+ )?(?:generated|automated|ai[- ]generated|machine[- ]generated|republished|"
+    r"synthesi[sz]ed) (?:responses?|answers?|repl(?:y|ies)|summar(?:y|ies)|excerpts?)\b|"
+    r"(?:^|[,;:(]\s*|\b(?:any|all|every|each) (?:\w+ )?)(?:automated|ai[- ]generated|machine[- ]generated) "
+    r"(?:outputs?|responses?|answers?|repl(?:y|ies)|summar(?:y|ies))\b|"
+    r"\bin (?:any|all|every|each) outputs\b|"
+    r"\b(?:required|mandatory|essential|necessary|imperative|demanded|ordered) that (?:the |any |every |all |each |"
+    r"your )?(?:[\w']+ ){0,3}?(?:answers?|outputs?|summar(?:y|ies))\b|"
+    r"\b(?:any|every|each|an?) (?:answer|response|reply|summary|output) (?:that|which) (?:does not|doesn't|fails to|"
+    r"omits to) (?:state|say|mention|name|include|report|use)\b|"
     r"\b(?:new|updated|revised|secret|hidden|real|true) (?:instructions?|directives?)\s*"
     r"(?::|from (?:the |your )?(?:developer|system|admin\w*|operator|owner|creator)s?\b)",
     re.I,
@@ -187,7 +214,8 @@ _META_TALK = re.compile(
     r"of|from|by)\b[^.;!?]{0,80}?)?,?\s+"
     r"(?:must|should|shall|needs? to|has to|have to|ought to|(?:is|are) required to)\s+"
     r"(?:(?:only|always|also|clearly|explicitly|first)\s+)*(?:state|say|mention|name|quote|cite|claim|report|repeat|"
-    r"tell|describe|credit|attribute|begin with|start with|end with|contain the (?:word|phrase|token|string))\b",
+    r"tell|describe|credit|attribute|identify|give|render|present|record|list|use|begin with|start with|end with|"
+    r"contain the (?:word|phrase|token|string))\b",
     re.I,
 )
 # a word for the answering model that has other meanings ("the model", "the system"), counted only as the subject

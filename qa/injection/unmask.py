@@ -2,9 +2,10 @@
 
 Text written to slip past a detector of instructions while a model still reads it: letters spaced out
 ("A S S I S T A N T"), dotted ("I.g.n.o.r.e"), look-alike letters of another script inside Latin words
-("Іnstruсtіоn" with Cyrillic І, с, і, о), zero-width characters, full-width letters. `unmasked` undoes each of
-them, for the detector to read the sentence a second time; the text itself, its offsets and what is quoted are
-never changed. (Alternating case, "nOtE fOr ThE bOt", is no disguise: the detector ignores case.)
+("Іnstruсtіоn" with Cyrillic І, с, і, о), zero-width characters, full-width letters, digits for letters in most
+words ("4551574N7", leetspeak), a sentence written backwards (".siht daer"). `unmasked` undoes each of them, for
+the detector to read the sentence a second time; the text itself, its offsets and what is quoted are never
+changed. (Alternating case, "nOtE fOr ThE bOt", is no disguise: the detector ignores case.)
 """
 
 from __future__ import annotations
@@ -24,6 +25,12 @@ _INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"))
 _SPACED = re.compile(r"(?<![^\W_])(?:[^\W_] ){2,}[^\W_](?![^\W_])")  # "A S S I S T", letters one space apart
 _DOTTED = re.compile(r"(?<![^\W_])(?:[^\W\d_][.\-*·]){3,}[^\W\d_](?![^\W_])")  # "I.g.n.o.r.e"
 _WORD = re.compile(r"[^\W\d_]+")
+_LEET = str.maketrans("4310572$@", "aeiostzsa")
+# a word of letters and of the digits that stand for letters
+_LEET_WORD = re.compile(r"(?=\w*[a-zA-Z])(?=\w*[431057])\w{3,}")
+_COMMON = frozenset(
+    "the a an and or of to in on for is are was be this that it with as by not any only all your you".split()
+)
 
 
 def unmasked(sentence: str) -> str | None:
@@ -34,7 +41,17 @@ def unmasked(sentence: str) -> str | None:
     text = _DOTTED.sub(lambda m: re.sub(r"[.\-*·]", "", m.group(0)), text)
     if _mostly_latin(text):
         text = _WORD.sub(_latin, text)
+    words = text.split()
+    if len(_LEET_WORD.findall(text)) >= max(3, len(words) // 3):  # leetspeak: most words spelled with digits
+        text = text.translate(_LEET)
+    if _common(text[::-1]) >= max(3, 2 * _common(text) + 1):  # written backwards
+        text = text[::-1]
     return text if text != sentence else None
+
+
+def _common(text: str) -> int:
+    """How many of the text's words are among the commonest English words."""
+    return sum(w in _COMMON for w in text.lower().split())
 
 
 def _mostly_latin(text: str) -> bool:

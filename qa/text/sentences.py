@@ -150,10 +150,11 @@ def looks_like_code(line: str) -> bool:
 def _groups(lines: list[_Line], text: str) -> list[list[_Line]]:
     """Runs of lines a reader reads as one: a paragraph's hand-wrapped lines, a list item and its wrapped
     continuation lines; every other line alone."""
-    widths: dict[int, int] = {}
+    by_para: dict[int, list[int]] = {}
     for line in lines:
         if line.kind in ("prose", "item"):
-            widths[line.para] = max(widths.get(line.para, 0), _width(text, line))
+            by_para.setdefault(line.para, []).append(_width(text, line))
+    widths = {para: _wrap_width(found) for para, found in by_para.items()}
     groups: list[list[_Line]] = []
     for line in lines:
         previous = groups[-1][-1] if groups else None
@@ -162,6 +163,16 @@ def _groups(lines: list[_Line], text: str) -> list[list[_Line]]:
         else:
             groups.append([line])
     return groups
+
+
+def _wrap_width(widths: list[int]) -> int:
+    """The width a paragraph's lines were wrapped at: its widest line, unless that one stands far out from the
+    next widest, which are about as wide as each other (lines wrapped at one width, and a long link or name no
+    editor breaks): then the outlier is not counted."""
+    ordered = sorted(widths)
+    while len(ordered) >= 4 and ordered[-1] > 1.2 * ordered[-2] and ordered[-2] <= 1.1 * ordered[-3]:
+        ordered.pop()
+    return ordered[-1]
 
 
 def _width(text: str, line: _Line) -> int:
