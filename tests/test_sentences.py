@@ -177,6 +177,25 @@ def test_one_overlong_line_does_not_hide_how_wide_a_list_was_wrapped() -> None:
     )
 
 
+def test_a_line_that_starts_with_a_link_is_joined_when_the_link_would_not_fit_before() -> None:
+    # Markdown formatters move a whole link to the next line rather than break it
+    text = (
+        "Streams are described in depth, with examples of each kind, in the chapter of this\n"
+        "guide on the subject. The exact rules on backpressure can be found\n"
+        "[in the stream implementer's guide](https://example.org/api/stream.html#buffering).\n"
+    )
+    assert pieces(text)[-1] == " ".join(text.split("\n")[1:]).split(". ", 1)[1].strip()
+
+
+def test_link_reference_definitions_are_not_sentences() -> None:
+    text = 'See the [guide][g] for more.\n\n[g]: https://example.org/guide "Guide"\n[h]: #anchor\n'
+    assert [(u.kind, text[u.start : u.end]) for u in units(text)] == [
+        ("prose", "See the [guide][g] for more."),
+        ("mark", '[g]: https://example.org/guide "Guide"'),
+        ("mark", "[h]: #anchor"),
+    ]
+
+
 # --- code is never glued into prose -----------------------------------------------------------------------
 
 INTRO = "Then, on any operating system, run the following:"

@@ -27,6 +27,10 @@ _QUOTE_CAP = 500  # a quotation longer than this is split into its sentences
 _FENCE = re.compile(r"[ \t>]*(```|~~~)\s*(\S*)")
 _HEADING = re.compile(r"[ \t]*#{1,6}(?:[ \t]|$)")
 _RULE = re.compile(r"[ \t]*(?:[-*_=+|:][ \t]*){3,}$")
+# a Markdown link reference definition: "[name]: https://example.org/page "Title"" (where links point, not text)
+_LINK_DEFINITION = re.compile(
+    r"""[ ]{0,3}\[[^\]\n]+\]:[ \t]*<?[^\s>]+>?(?:[ \t]+(?:"[^"\n]*"|'[^'\n]*'|\([^)\n]*\)))?[ \t]*$"""
+)
 _ITEM = re.compile(r"[ \t>]*(?:[-*+•◦▪‣–]|(?:\d{1,3}[.)])+|[a-z][.)])[ \t]+(?=\S)")
 _QUOTE_MARK = re.compile(r"^[ \t]*(?:>[ \t]*)+")  # Markdown block quote marks
 _FORMULA_END = re.compile(r"(?:^|[\s(\[]|\n\d{1,2})(?:[A-Z][a-z]?\d*)+$")  # "O", "(SiO", "CO", "2O" end a line
@@ -39,6 +43,9 @@ _CODE = re.compile(
     r"|^[^=(){}\[\]<>]*[=(){}\[\]<>].*;$|^[A-Za-z_][\w.\[\]]*\s=\s|::|=>|->|\s(?:[=!<>+*/-]=|&&|\|\|)\s"  # statements
 )
 _INLINE_CODE = re.compile(r"`[^`\n]*`")
+# a Markdown link ("[text](url)", "[text][ref]", "[text]") or an inline code span at the start of a line, up to the
+# next space after it
+_UNBROKEN = re.compile(r"(?:!?\[[^\]\n]*\](?:\([^)\n]*\)|\[[^\]\n]*\])?|`[^`\n]*`)\S*")
 
 
 @dataclass(frozen=True)
@@ -132,7 +139,7 @@ def _indent(line: str) -> int:
 def _kind(line: str) -> str:
     if _HEADING.match(line):
         return "heading"
-    if _RULE.match(line):
+    if _RULE.match(line) or _LINK_DEFINITION.match(line):
         return "mark"
     if _ITEM.match(line):
         return "item"
@@ -197,8 +204,16 @@ def _wraps(text: str, since: int, previous: _Line, line: _Line, widths: dict[int
         return False
     last_word = before.rsplit(None, 1)[-1].lower() if before.split() else ""
     loose = after[:1].islower() or last_word in _CONNECTORS or before.endswith((",", ";", "-"))
-    first_word = after.split(None, 1)[0] if after.split() else ""
-    return _width(text, previous) + 1 + len(first_word) > (0.7 if loose else 0.9) * width
+    return _width(text, previous) + 1 + len(_first_token(after)) > (0.7 if loose else 0.9) * width
+
+
+def _first_token(line: str) -> str:
+    """What a text editor would have had to fit on the previous line to leave this one: its first word, or its
+    first link or inline code span whole (Markdown formatters do not break inside those)."""
+    unbroken = _UNBROKEN.match(line)
+    if unbroken:
+        return unbroken.group(0)
+    return line.split(None, 1)[0] if line.split() else ""
 
 
 def _cuts_subscript(before: str, after: str) -> bool:
