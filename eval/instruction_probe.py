@@ -4,6 +4,12 @@ measured; eval/injection/README.md says what it found and why it was dropped.
 
 Usage (with the project's virtualenv; runs/pydocs, runs/pydocs2 and runs/pydocs-tune made by eval/pydocs_corpus.py):
     python eval/instruction_probe.py PYTHON_DOCS DEBIAN_DOCS
+    python eval/instruction_probe.py PYTHON_DOCS DEBIAN_DOCS --nanoguard
+
+With --nanoguard, a packaged prompt-injection classifier (metatronnanoguard 0.1.0, which ships its weights and
+needs torch: install both in a separate virtualenv with the project, they are no dependency of it) scores the same
+sentences (every 8th documentation sentence and every 2nd README one: it takes about 0.25 s a text on two cores)
+and the orders of heldout7.jsonl to heldout9.jsonl instead, at thresholds 0.5, 0.9 and 0.99.
 
 Fitted on: as orders, the sentences of the order phrasings (not planted claims, fake notices, other languages or
 obfuscations) of eval/injection/build.jsonl and heldout.jsonl to heldout6.jsonl; as ordinary text, the sentences of
@@ -36,6 +42,7 @@ _NOT_ORDER = re.compile(
     r"french|russian|chinese|arabic|portuguese|italian|japanese|ukrainian",
     re.I,
 )
+_NOTICE = re.compile(r"clarif|editors-note", re.I)  # heldout8's and heldout9's labels for fake notices
 _PLANTED = re.compile(r"planted|fact|true|duplicat", re.I)
 BUILT_ON = ["build", "heldout", "heldout2", "heldout3", "heldout4", "heldout5", "heldout6"]
 
@@ -80,6 +87,28 @@ def fit(x: np.ndarray, y: np.ndarray, weight: np.ndarray, l2: float) -> np.ndarr
     return w
 
 
+def packaged(docs: list[str], readmes: list[str]) -> None:
+    """The same measures with a packaged classifier, which scores a block or a sentence as one text."""
+    from nanoguard.scanner import NanoGuard  # an experiment's tool, not a dependency of the project
+
+    guard = NanoGuard(device="cpu")
+    seed = corpus([ROOT / "seeds/north-korean-troops-in-kursk.txt"])
+    sample = (("documentation", docs[::8]), ("README", readmes[::2]), ("seed article", seed))  # it is slow
+    scores = {name: [guard.scan(s).injection_score for s in found] for name, found in sample}
+    for name in ("heldout7", "heldout8", "heldout9"):
+        rows = [json.loads(line) for line in (ROOT / "eval" / "injection" / f"{name}.jsonl").open() if line.strip()]
+        scores[name] = [
+            guard.scan(row["text"]).injection_score
+            for row in rows
+            if not _NOT_ORDER.search(row["kind"]) and not _NOTICE.search(row["kind"])
+        ]
+    for t in (0.5, 0.9, 0.99):
+        print(
+            f"threshold {t}: "
+            + "; ".join(f"{name} {sum(x >= t for x in found)}/{len(found)}" for name, found in scores.items())
+        )
+
+
 def main() -> None:
     python_docs, debian_docs = Path(sys.argv[1]), Path(sys.argv[2])
     held = {p.name for d in ("runs/pydocs", "runs/pydocs2") for p in (ROOT / d).rglob("*.html")}
@@ -93,6 +122,9 @@ def main() -> None:
     docs = corpus(sorted(p for d in ("runs/pydocs", "runs/pydocs2") for p in (ROOT / d).rglob("*.html")))
     readmes = corpus([p for p in sorted(debian_docs.glob("*/README*")) if p.suffix in ("", ".md", ".txt")][:200])
     unseen = [ss for kind, ss in phrasings("heldout7") if not _NOT_ORDER.search(kind)]
+    if "--nanoguard" in sys.argv:
+        packaged(docs, readmes)
+        return
     embedder = shared_minilm()
     vec: dict[str, np.ndarray] = {}
     texts = sorted({*ordinary, *topic, *orders, *docs, *readmes, *(s for ss in unseen for s in ss)})
