@@ -7,8 +7,8 @@ Every Markdown and text file under the folders is read by the loaders `qa ingest
 `qa.text.sentences.units`, and each prose sentence and list item is checked with the eval's own test of where a
 quote may end (`qa/evaluation/quote_ends.py`, which does not use qa's splitter). A unit that fails it is counted by
 what it is: a Markdown link definition, YAML in an HTML comment (Node.js's API pages keep their history so), a
-setext heading (its underline is not a block start to the check), raw HTML, or the rest (prose, and code or
-pseudo-code the splitter read as prose). With --examples, that many of the rest are printed.
+setext heading (a line over its `=====` underline, counted before the check knew underlines), raw HTML, or the
+rest (prose, and code or pseudo-code the splitter read as prose). With --examples, that many of the rest are printed.
 """
 
 from __future__ import annotations

@@ -330,6 +330,15 @@ def test_list_items_headings_table_rows_and_code_lines_end_cleanly() -> None:
     assert cut(HARD_WRAPPED, "oven")
 
 
+def test_a_setext_heading_ends_cleanly() -> None:
+    document = (
+        "Git v2.1.4 Release Notes\n========================\n\nFixes since v2.1.3\n------------------\n\n * Fixed.\n"
+    )
+    assert not cut(document, "Git v2.1.4 Release Notes")  # its underline follows: a block of its own
+    assert not cut(document, "Fixes since v2.1.3")
+    assert cut(document, "Fixes since")
+
+
 def test_an_html_table_cell_ends_cleanly() -> None:
     document = "Option\tDefault\nemitter.defaultMaxListeners\t10\n"  # cells as the HTML loader writes them
     assert not cut(document, "Option")

@@ -196,6 +196,14 @@ def test_link_reference_definitions_are_not_sentences() -> None:
     ]
 
 
+def test_a_line_underlined_with_equals_or_dashes_is_a_heading() -> None:
+    text = "Release Notes\n=============\n\nFixes since v2.1\n----------------\n\n* Fixed a bug.\n"
+    text += "\nA first line of a paragraph that is wrapped\nat its second line.\n---\n"
+    kinds = [(u.kind, text[u.start : u.end]) for u in units(text) if u.kind != "mark"]
+    assert kinds[:2] == [("heading", "Release Notes"), ("heading", "Fixes since v2.1")]
+    assert all(kind != "heading" for kind, _ in kinds[2:])  # a rule after a paragraph of two lines: no heading
+
+
 # --- code is never glued into prose -----------------------------------------------------------------------
 
 INTRO = "Then, on any operating system, run the following:"

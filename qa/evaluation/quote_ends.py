@@ -7,8 +7,9 @@ import re
 
 SENTENCE_FINAL = ".!?…:;"
 CLOSERS = "\"'”’»›)]}"  # closing quotes and brackets that may follow a sentence's final punctuation
-# what starts a new block on the next line: indentation, a list marker, a heading, a table row, a code fence
-_BLOCK_START = re.compile(r"[ \t]+\S|(?:[-*+•]|\d+[.)])[ \t]|#|\||```|~~~")
+# what starts a new block on the next line: indentation, a list marker, a heading, a table row, a code fence,
+# or the underline of a setext heading ("=====", "-----") or a rule
+_BLOCK_START = re.compile(r"[ \t]+\S|(?:[-*+•]|\d+[.)])[ \t]|#|\||```|~~~|(?:=+|-+)[ \t]*(?:\r?\n|$)")
 _LINE_PREFIX = re.compile(r"[ \t]*(?:(?:[-*+•]|\d+[.)]|#+|>|\|)[ \t]*)?")  # indentation and a block marker
 _FENCE = re.compile(r"^[ \t]*(?:```|~~~)", re.M)
 
@@ -34,7 +35,8 @@ def ends_mid_sentence(document: str, start: int, end: int) -> bool:
     Independent of qa's sentence splitter. The quote ends cleanly if, past any trailing whitespace, it reaches
     the end of the document; or its last character is sentence-final punctuation (. ! ? … : ;), optionally
     followed by closing quotes or brackets; or the document goes on with a blank line, or with a line break
-    and the start of a new block (indentation, a list marker, a heading `#`, a table row `|`, a code fence);
+    and the start of a new block (indentation, a list marker, a heading `#`, a table row `|`, a code fence,
+    a setext heading's underline or a rule);
     or it is a whole line that is a block of its own (a heading, list item, table row (`|`, or cells separated
     by tabs) or code line), or a table cell (a tab follows it).
     Anything else (mid-line, or at a hard-wrapped line break followed by more of the sentence) is counted.

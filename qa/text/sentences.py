@@ -27,10 +27,9 @@ _QUOTE_CAP = 500  # a quotation longer than this is split into its sentences
 _FENCE = re.compile(r"[ \t>]*(```|~~~)\s*(\S*)")
 _HEADING = re.compile(r"[ \t]*#{1,6}(?:[ \t]|$)")
 _RULE = re.compile(r"[ \t]*(?:[-*_=+|:][ \t]*){3,}$")
+_SETEXT = re.compile(r"[ ]{0,3}(?:=+|-+)[ \t]*$")  # the underline of a heading: "=====" or "-----"
 # a Markdown link reference definition: "[name]: https://example.org/page "Title"" (where links point, not text)
-_LINK_DEFINITION = re.compile(
-    r"""[ ]{0,3}\[[^\]\n]+\]:[ \t]*<?[^\s>]+>?(?:[ \t]+(?:"[^"\n]*"|'[^'\n]*'|\([^)\n]*\)))?[ \t]*$"""
-)
+_LINK_DEFINITION = re.compile(r"""[ ]{0,3}\[[^\]\n]+\]:[ \t]*<?[^\s>]+>?(?:[ \t]+["'(].*)?$""")
 _ITEM = re.compile(r"[ \t>]*(?:[-*+•◦▪‣–]|(?:\d{1,3}[.)])+|[a-z][.)])[ \t]+(?=\S)")
 _QUOTE_MARK = re.compile(r"^[ \t]*(?:>[ \t]*)+")  # Markdown block quote marks
 _FORMULA_END = re.compile(r"(?:^|[\s(\[]|\n\d{1,2})(?:[A-Z][a-z]?\d*)+$")  # "O", "(SiO", "CO", "2O" end a line
@@ -115,9 +114,17 @@ def _lines(text: str, start: int, end: int) -> list[_Line]:
         else:
             indented = indented or ((not lines or lines[-1].para != para) and _indent(line) >= 4)
             kind = "code" if fenced or (indented and not _ITEM.match(line)) else _kind(line)
+            if kind == "mark" and _SETEXT.match(line) and _heading_above(lines, para):
+                lines[-1].kind = "heading"  # "Release notes" over "=====": the line above is a heading
         lead = len(line) - len(line.lstrip())
         lines.append(_Line(a + lead, a + len(line.rstrip()), kind, para))
     return lines
+
+
+def _heading_above(lines: list[_Line], para: int) -> bool:
+    """Whether the last line is prose that opens paragraph `para`: a setext heading's text, over its underline."""
+    opens = len(lines) == 1 or (len(lines) > 1 and lines[-2].para != para)
+    return opens and lines[-1].kind == "prose" and lines[-1].para == para
 
 
 def _starts_inside_fence(text: str, raw: list[tuple[int, int]]) -> bool:
@@ -204,16 +211,10 @@ def _wraps(text: str, since: int, previous: _Line, line: _Line, widths: dict[int
         return False
     last_word = before.rsplit(None, 1)[-1].lower() if before.split() else ""
     loose = after[:1].islower() or last_word in _CONNECTORS or before.endswith((",", ";", "-"))
-    return _width(text, previous) + 1 + len(_first_token(after)) > (0.7 if loose else 0.9) * width
-
-
-def _first_token(line: str) -> str:
-    """What a text editor would have had to fit on the previous line to leave this one: its first word, or its
-    first link or inline code span whole (Markdown formatters do not break inside those)."""
-    unbroken = _UNBROKEN.match(line)
-    if unbroken:
-        return unbroken.group(0)
-    return line.split(None, 1)[0] if line.split() else ""
+    # what the editor would have had to fit on the previous line: the first word, or a link or code span whole
+    unbroken = _UNBROKEN.match(after)
+    first = unbroken.group(0) if unbroken else (after.split(None, 1)[0] if after.split() else "")
+    return _width(text, previous) + 1 + len(first) > (0.7 if loose else 0.9) * width
 
 
 def _cuts_subscript(before: str, after: str) -> bool:
