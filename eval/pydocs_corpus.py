@@ -5,10 +5,12 @@ Usage:
     python3 eval/pydocs_corpus.py [TARGET]        (default TARGET: runs/pydocs)
     python3 eval/pydocs_corpus.py --set tune      (eval/pydocs_tune.jsonl's pages, into runs/pydocs-tune)
     python3 eval/pydocs_corpus.py --set report2   (eval/pydocs2.jsonl's pages, into runs/pydocs2)
+    python3 eval/pydocs_corpus.py --set tune2     (eval/pydocs_tune2.jsonl's pages, into runs/pydocs-tune2)
+    python3 eval/pydocs_corpus.py --set report3   (eval/pydocs3.jsonl's pages, into runs/pydocs3)
     python3 eval/pydocs_corpus.py TARGET --source /path/to/html --strict
 
 Copies the 18 chosen HTML pages of the Python 3.11 documentation (or, with
---set tune or --set report2, the 14 pages of that set), and nothing else (no CSS, JS or
+--set tune, tune2, report2 or report3, the 14 pages of that set), and nothing else (no CSS, JS or
 images), from the Debian install location into TARGET,
 keeping their relative paths (e.g. library/csv.html). Each copied file is
 checked against the sha256 recorded below, taken from Debian package
@@ -94,10 +96,46 @@ REPORT2_PAGES = {
     "howto/unicode.html": "8a74dd6bbadde1d7f75e88e1d2be96bc3654d0ee46f10ce24e739be23f2e447a",
     "faq/design.html": "818fe539f131f45b4e354f8bc3df7b89e5d71c68923c0dbf8299cbd680b38e30",
 }
+# the 14 pages of eval/pydocs_tune2.jsonl (a second set for choosing rules), same package and version
+TUNE2_PAGES = {
+    "tutorial/interpreter.html": "a3427acdba23a65e1ed91e2395af63816cf3144054f455d9b309a74ec7e4779c",
+    "library/bisect.html": "efbde93438997fd048127778f41af457997926ff6340fc2f981fd5813b9ebc4a",
+    "library/copy.html": "6c3f8436c65c7ef1e133a68f36f7d487aeb70263bc6dd351cb8ef29079d34273",
+    "library/glob.html": "146b2931da8efe79ec50541b509fef8613414532e58642434662622019a3aa87",
+    "library/fnmatch.html": "09bae177af3bbeacfaf9fe12b1d571b772761ddf45a6a22e485d8641718b704a",
+    "library/textwrap.html": "57d12cbe365de841a0b73a584e704894961dbdbd770bda6d567941959f69017d",
+    "library/queue.html": "e49b329467a2b704de4e4a0e2a9fd57c42c09261b43eb31f537f552595e07075",
+    "library/uuid.html": "3a4c863ca86e2181a5c59b5da0f9cbe53ebff7b09ffaf5c73f3dd009afda77f9",
+    "library/difflib.html": "2cfc0e3f82a6519db516d48423f6b358e8028b7bb32da057cae2d84095387145",
+    "library/configparser.html": "3c9c581a53ecc0b85796df1f8772d5c53b4464f459087ccba0b7fe6732b21eb0",
+    "library/pprint.html": "4b5448e718143110a1ecc0cac79fa2d551a14a1a30b3ba40461b8c1b7a9fcd12",
+    "howto/argparse.html": "043925ad31e64db04c327c424e594cc328b31a7e2a76cbab4ecff2ffc03f3ec5",
+    "library/dataclasses.html": "c0271fef3e95e696ecdbe7e4b7ba632a78f24b4005d449c5a92d12e3a7eee95a",
+    "library/atexit.html": "3362f87c794bba4485bb456187944f835f0c4afc79c8142577b3392f64d43f3a",
+}
+# the 14 pages of eval/pydocs3.jsonl (a third set for reporting), same package and version
+REPORT3_PAGES = {
+    "tutorial/appendix.html": "447498d2ffabbe6397f140ee0581efe0b80ad25204cea86d680b898f54375baf",
+    "library/time.html": "9491c8cfb16a278468c1eb93f2462474ddab425147ac1549e0fa218c13b49c4b",
+    "library/shlex.html": "acf3efd71e19b573f20a0a688de2bf7463e669d49d3f7676a7e70b94d2fcc62d",
+    "library/tarfile.html": "447c17629fa27745a64318a2c882960eecb83cd6c44263ffce8d5ed90f3005d9",
+    "library/gc.html": "51ba7572e7e0d8ec4e710a0883e6498a2e4ca402cb04bfe800bb4355687ceb30",
+    "library/warnings.html": "bde04a2f3e3d7f96f14fa6f369b76fcc7043ca03c896a29fe28ee1b5ca5baa24",
+    "library/weakref.html": "9d8ddf2138ba0fd3cf1d512b7145bf2e463da8491ddeddc36f0f5178500fdfef",
+    "library/struct.html": "ce936ac3fcdc55ff76363361694df43b3066d04c60188f237574c9578e569536",
+    "library/enum.html": "33e546457069b22f132ea62c6a0c29e1aeed2bff1b896c2d2e537487021c7ca3",
+    "library/tomllib.html": "af21b82eeae7017d83f749ed489f80b031eba70ab5cc9ca11efa2d6425a3a425",
+    "library/zoneinfo.html": "2a340d733653b1036cfe6ce4a7f241431543d8a6b6dd949bd8b599b9dfc3ddac",
+    "library/webbrowser.html": "a0c9767f487eccc820f8cca2554bc6b02681e842077a8ba879d3f1b2908326bb",
+    "library/sched.html": "7e820848a1b8b3ae80b83922b238635d96162d5ff27cebb193325f1c24726230",
+    "howto/ipaddress.html": "360b47ab1d1c821a69b8e07941853d23cae5accc11f793ce93f69960419558b9",
+}
 SETS = {
     "report": (PAGES, os.path.join("runs", "pydocs")),
     "tune": (TUNE_PAGES, os.path.join("runs", "pydocs-tune")),
     "report2": (REPORT2_PAGES, os.path.join("runs", "pydocs2")),
+    "tune2": (TUNE2_PAGES, os.path.join("runs", "pydocs-tune2")),
+    "report3": (REPORT3_PAGES, os.path.join("runs", "pydocs3")),
 }
 
 
@@ -123,14 +161,14 @@ def main(argv=None):
         "target",
         nargs="?",
         default=None,
-        help="folder to copy the pages into (default: runs/pydocs; runs/pydocs-tune or runs/pydocs2 with --set)",
+        help="folder to copy the pages into (default: runs/pydocs; with --set, the folder named above)",
     )
     parser.add_argument(
         "--set",
         choices=sorted(SETS),
         default="report",
-        help="whose pages: eval/pydocs.jsonl's (report, default), eval/pydocs_tune.jsonl's (tune) or "
-        "eval/pydocs2.jsonl's (report2)",
+        help="whose pages: eval/pydocs.jsonl's (report, default), eval/pydocs_tune.jsonl's (tune), "
+        "eval/pydocs_tune2.jsonl's (tune2), eval/pydocs2.jsonl's (report2) or eval/pydocs3.jsonl's (report3)",
     )
     parser.add_argument(
         "--source", default=None, help=f"HTML root of the Python 3.11 docs (default: {DEFAULT_SOURCES[0]})"

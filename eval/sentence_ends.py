@@ -8,7 +8,8 @@ Every Markdown and text file under the folders is read by the loaders `qa ingest
 quote may end (`qa/evaluation/quote_ends.py`, which does not use qa's splitter). A unit that fails it is counted by
 what it is: a Markdown link definition, YAML in an HTML comment (Node.js's API pages keep their history so), a
 setext heading (a line over its `=====` underline, counted before the check knew underlines), raw HTML, or the
-rest (prose, and code or pseudo-code the splitter read as prose). With --examples, that many of the rest are printed.
+rest (prose, and code or pseudo-code the splitter read as prose). With --examples, that many of the rest (or of
+--kind) are printed.
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("folders", nargs="+", type=Path)
     parser.add_argument("--examples", type=int, default=0)
+    parser.add_argument("--kind", default="rest", help="which kind the examples are of (default: rest)")
     args = parser.parse_args()
     files = sorted(p for f in args.folders for p in f.rglob("*") if p.suffix in (".md", ".txt") and p.is_file())
     read, total, counts, rest = 0, 0, Counter[str](), []
@@ -67,7 +69,7 @@ def main() -> None:
                 sentence, following = text[unit.start : unit.end], text[unit.end : unit.end + 80].lstrip()
                 kind = kind_of(sentence, following)
                 counts[kind] += 1
-                if kind == "rest":
+                if kind == args.kind:
                     rest.append(f"{path.name}: {sentence[-100:]!r} / {following[:60]!r}")
     print(f"{read} files, {total} sentences and list items, {sum(counts.values())} ending mid-sentence")
     for kind, n in counts.most_common():

@@ -12,8 +12,9 @@ import numpy as np
 import pytest
 
 from qa import QA
-from qa.answer.extractive import alignment, announces, following
+from qa.answer.extractive import alignment
 from qa.answer.kinds import answer_type, has_type, people, places
+from qa.answer.reading import announces, following
 from qa.index.embedders import MiniLMEmbedder
 from qa.text.sentences import units
 from tests.conftest import SEED, MakeQA
@@ -266,7 +267,7 @@ def test_announces(sentence: str, expected: bool) -> None:
     assert announces(sentence) is expected
 
 
-def test_what_follows_an_announcement_is_its_list_not_the_code_or_next_section() -> None:
+def test_what_follows_an_announcement_is_its_list_or_snippet_not_long_code_or_the_next_section() -> None:
     text = (
         "Let’s look at the rules. Keep them in mind:\n\n- One owner.\n- One at a time.\n\n"
         "Run this:\n\n```\n$ cargo run\n```\n\n## Next\n\nMore text."
@@ -275,7 +276,11 @@ def test_what_follows_an_announcement_is_its_list_not_the_code_or_next_section()
     lead = next(i for i, u in enumerate(found) if text[u.start : u.end] == "Let’s look at the rules.")
     assert text[found[lead].start : found[following(found, lead, text)].end].endswith("- One at a time.")
     run = next(i for i, u in enumerate(found) if text[u.start : u.end] == "Run this:")
-    assert following(found, run, text) == run  # a command is its own answer, never glued to prose
+    assert text[found[run].start : found[following(found, run, text)].end] == "Run this:\n\n```\n$ cargo run"
+    longer = "Run this:\n\n```\n$ cargo build\n$ cargo test\n$ cargo doc\n$ cargo run\n```\n"
+    assert following(units(longer), 0, longer) == 0  # a program, not a snippet: its lines are candidates alone
+    example = "You can make them mutable by adding `mut`, like this:\n\n```\nlet mut x = 5;\n```\n"
+    assert following(units(example), 0, example) == 0  # an example of what the sentence already says
     headed = "They are as follows:\n\n## Rules\n\nOne owner."
     assert following(units(headed), 0, headed) == 0  # a heading starts something else
 

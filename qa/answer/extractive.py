@@ -4,8 +4,9 @@ question's distinctive wording they carry, on how well their words meet the ques
 (contextual wordpiece vectors), on whether they hold the kind of thing asked for (qa/answer/kinds.py), and
 on their passage's retrieval rank. A sentence that announces what follows ("let's look at the rules",
 "as follows:") is read together with what follows it (the list or the next sentences, within a length
-cap; never code, whose lines are candidates of their own); a table is read a row at a time, with its header
-row. When a command or code is asked for, a sentence or line holding some outranks one that only shares the
+cap; code only as a short snippet after a colon: qa/answer/reading.py); a table is read a row at a time, with its
+header row. A heading or a label standing alone is no answer of its own (it names what follows), nor a line of code
+unless code or a command is asked for: then a sentence or line holding some outranks one that only shares the
 question's topic words.
 """
 
@@ -19,20 +20,12 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from qa.answer.kinds import PREFERRED_ONLY, answer_type, has_type
+from qa.answer.reading import announces, asks, following, headers, label, referent, rows
 from qa.index.embedders import Embedder, Encoded, TokenEncoder
 from qa.injection.detect import untrusted
 from qa.records import Passage
-from qa.text.sentences import Unit, units
+from qa.text.sentences import units
 from qa.text.words import ASKING, STOPWORDS, words
-
-_FOLLOWING_CAP = 500  # characters of what follows an announcement that are read with it
-_ANNOUNCES = re.compile(
-    r"\bas follows\b|\bthe following(?: \w+)? (?:steps?|rules?|commands?|code|examples?|list|items?|options?|ways?|"
-    r"reasons?|points?|properties|methods|functions|fields|requirements?|features?)\b|"
-    r"\blet[’']s (?:first )?(?:take a (?:quick |closer )?look at|look at|review|go over|walk through)\b|"
-    r"^here (?:are|is) (?:the|a|some)\b",
-    re.I,
-)
 
 
 def _content(word: str) -> bool:
@@ -78,85 +71,30 @@ class Candidate:
         return self.read[: len(self.read) - len(self.text) + self.lead] if self.lead else self.read
 
 
-def announces(sentence: str) -> bool:
-    """Whether a sentence announces what follows it rather than saying it: it ends with a colon, or reads
-    like "as follows", "the following steps", "let's take a look at ..."."""
-    stripped = sentence.rstrip().rstrip("\"'”’)*_")
-    return stripped.endswith(":") or (len(stripped) <= 200 and bool(_ANNOUNCES.search(stripped)))
-
-
-def asks(found: Sequence[Unit], i: int, text: str) -> bool:
-    """Whether `found[i]` is a question standing as a paragraph of its own (a FAQ's heading, "How do I check
-    for a keypress without blocking?"): what follows it is its answer."""
-    unit = found[i]
-    alone = (i == 0 or found[i - 1].para != unit.para) and (i + 1 == len(found) or found[i + 1].para != unit.para)
-    return alone and unit.kind in ("prose", "heading") and text[unit.start : unit.end].rstrip("¶# ").endswith("?")
-
-
-def following(found: Sequence[Unit], i: int, text: str, budget: int = _FOLLOWING_CAP) -> int:
-    """The index of the last unit that what `found[i]` announces runs to (i itself when nothing follows):
-    a list's items or the next paragraph's sentences, within `budget` characters; an announcement in there
-    is followed in turn. Code is never read with prose: a command is a unit of its own."""
-    if i + 1 >= len(found) or found[i + 1].kind in ("heading", "code", "mark") or budget <= 0:
-        return i
-    first, last = found[i + 1], i + 1
-    for j in range(i + 2, len(found)):
-        unit, previous = found[j], found[j - 1]
-        block = unit.kind == "item" if first.kind == "item" else unit.para == first.para
-        if not (block or unit.group == previous.group) or unit.kind in ("heading", "code", "mark"):
-            break
-        if unit.end - found[i].end > budget:
-            break
-        last = j
-    if announces(text[found[last].start : found[last].end]):
-        return following(found, last, text, budget - (found[last].end - found[i].end))
-    return last
-
-
-def rows(found: Sequence[Unit]) -> list[Unit]:
-    """The units with each table row's cells read as one: a cell ("Vietnamese") means little without the row it
-    stands in ("cp1258  windows-1258  Vietnamese"), and a question names the row by another of its cells."""
-    out: list[Unit] = []
-    for unit in found:
-        if unit.kind == "cell" and out and out[-1].kind == "cell" and out[-1].group == unit.group:
-            out[-1] = replace(out[-1], end=unit.end)
-        else:
-            out.append(unit)
-    return out
-
-
-def headers(found: Sequence[Unit]) -> dict[int, int]:
-    """For each table row after the first (by index into `found`, as `rows` gives it), the index of its
-    table's first row, which names the columns ("Codec  Aliases  Languages")."""
-    out: dict[int, int] = {}
-    first = -1
-    for i, unit in enumerate(found):
-        if unit.kind != "cell":
-            first = -1
-        elif first < 0 or found[first].para != unit.para:
-            first = i
-        else:
-            out[i] = first
-    return out
-
-
-def candidates(passages: Sequence[Passage], refer_back: bool = False) -> list[Candidate]:
+def candidates(
+    passages: Sequence[Passage], refer_back: bool = False, code: bool = True, titles: bool = False
+) -> list[Candidate]:
     """Every distinct sentence of the passages, with its document offsets (overlaps counted once). A
-    sentence that announces what follows ("Putin replied:") is read with what follows. Nothing of a block
-    that holds an instruction to the model is a candidate (qa/injection/detect.py)."""
+    sentence that announces what follows ("Putin replied:") is read with what follows. A heading only names
+    what follows it, so it is no answer of its own (unless it is a question); nor is a line of code unless
+    `code` (code or a command is asked for), nor a label standing alone unless `titles` (a headline or a title is
+    asked about). Nothing of a block that holds an instruction to the model is a candidate
+    (qa/injection/detect.py)."""
     seen: set[tuple[str, int, int]] = set()
     out: list[Candidate] = []
     for p in passages:
         found = rows(units(p.text))
         header = headers(found)
         for i, unit in enumerate(found):
-            if unit.kind == "mark":
-                continue
             asked = asks(found, i, p.text)
+            if unit.kind == "mark" or (unit.kind == "code" and not code):
+                continue
+            if not (asked or titles) and (unit.kind == "heading" or label(found, i, p.text)):
+                continue
             last = following(found, i, p.text) if asked or announces(p.text[unit.start : unit.end]) else i
             s, e = unit.start, found[last].end
-            referent = _referent(found, i, p.text) if refer_back and last == i else None
-            s = referent.start if referent else s  # quoted with the sentence it refers back to
+            before = referent(found, i, p.text) if refer_back and last == i else None
+            s = before.start if before else s  # quoted with the sentence it refers back to
             key = (p.doc_id, p.start + s, p.start + e)
             if key not in seen and not untrusted(p.text, s, e):
                 seen.add(key)
@@ -167,17 +105,8 @@ def candidates(passages: Sequence[Passage], refer_back: bool = False) -> list[Ca
     return out
 
 
-_REFERS = re.compile(r"^\W*(?:\w+[ ,]+){0,3}?(?:this|these|such) \w+", re.I)
-
-
-def _referent(found: Sequence[Unit], i: int, text: str) -> Unit | None:
-    """The sentence before `found[i]` in its paragraph when `found[i]` refers back to it within its first words
-    ("The advantage of this approach is that ..."): read with it, though only `found[i]` is quoted."""
-    unit = found[i]
-    if i == 0 or unit.kind != "prose" or not _REFERS.match(text[unit.start : unit.end]):
-        return None
-    before = found[i - 1]
-    return before if before.kind == "prose" and before.para == unit.para else None
+_TITLES = re.compile(r"\b(?:headlines?|titles?|headings?|captions?)\b", re.I)  # asked about one: it may answer
+_NEGATION = re.compile(r"\b(?:not|no|never|cannot)\b|n[’']t\b", re.I)
 
 
 def _idf(question_words: set[str], sentence_words: list[set[str]]) -> dict[str, float]:
@@ -209,7 +138,8 @@ def score(
     """Candidates best first, each with its features and combined score. `asked`: the question as `embedder`
     encodes it, when the caller has it already (it is then not encoded again)."""
     kind = answer_type(question)
-    pool = candidates(passages, refer_back=kind == "reason")
+    titles = bool(_TITLES.search(question))
+    pool = candidates(passages, refer_back=kind == "reason", code=kind in ("code", "command"), titles=titles)
     if not pool:
         return []
     short = _shortlist(question, pool, kind, w)
@@ -244,7 +174,12 @@ def _shortlist(question: str, pool: list[Candidate], kind: str | None, w: Weight
         code = kind in PREFERRED_ONLY and has_type(kind, c.text, question)
         rough.append((coverage + w.rank / c.passage.n + w.preferred * code, replace(c, coverage=coverage), ws))
     rough.sort(key=lambda item: -item[0])
-    return [(c, bool(ws - asked)) for _, c, ws in rough[: w.shortlist]]
+    denied = bool(_NEGATION.search(question))
+    # a sentence says something the question does not: a word of its own, or a "not" the question lacks ("The
+    # __init__() generated by dataclass() does not call base class __init__() methods" answers whether it does)
+    return [
+        (c, bool(ws - asked) or (not denied and bool(_NEGATION.search(c.text)))) for _, c, ws in rough[: w.shortlist]
+    ]
 
 
 def _read(

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 
-from qa.text.sentences import looks_like_code
+from qa.text.lines import looks_like_code
 from qa.text.words import DIGIT_RUN, words
 
 _MONTHS = (
@@ -78,7 +78,8 @@ _QUESTION_PATTERNS = [
         r"\bwhat (do|should|can) (i|you|we) (type|run|enter)\b",
     ),
     ("code", rf"\b(what|which)\s+(\w+\s+){{0,2}}({_CODE_NOUNS})s?\b"),
-    ("reason", r"^\s*why\b"),
+    # "why", or a cause asked for ("what makes ...?", "how can that be?")
+    ("reason", r"^\s*why\b|^\s*what (makes|causes|could cause)\b(?! up\b)|\bhow can that be\b"),
     ("who", r"^\s*(who|whom|whose)\b"),
     ("where", r"^\s*where\b"),
 ]
@@ -177,10 +178,14 @@ def has_code(text: str) -> bool:
     return bool(_INLINE_CODE.search(text) or _CODE_TOKEN.search(text)) or has_command(text)
 
 
+_FENCED = re.compile(r"^[ \t>]*(```|~~~).*?(?:^[ \t>]*\1[^\n]*$|\Z)", re.M | re.S)
+
+
 def _prose(text: str) -> str:
     """The text without its lines of code: a number in a line of code (`>>> f(a=1)`, `$ cmd --level 9`) is an
-    argument of an example, not a count or a measure the text states (inline `code` stays: "defaults to `8192`")."""
-    return "\n".join(line for line in text.split("\n") if not looks_like_code(line))
+    argument of an example, not a count or a measure the text states (inline `code` stays: "defaults to `8192`");
+    nor is one in a fenced block of code."""
+    return "\n".join(line for line in _FENCED.sub("", text).split("\n") if not looks_like_code(line))
 
 
 def _has_count(sentence: str) -> bool:

@@ -1,7 +1,8 @@
 """Ingestion: files -> chunks -> vectors in the store, idempotently.
 
-A document's chunk ids derive from its path, content and the chunking settings, so a second run over
-unchanged files embeds nothing. A changed file's new chunks are written before its old ones are deleted,
+A document's chunk ids derive from its path, content, the chunking settings and where its chunks fall, so a
+second run over unchanged files embeds nothing, and a release of qa that cuts a document otherwise stores it again
+whole (one version never mixes two chunkings). A changed file's new chunks are written before its old ones are deleted,
 so a run killed at any point loses nothing, and the next run finishes the job without duplicates. Every
 write is framed by two revision bumps (the first marks the change pending), so a run killed mid-write never
 leaves a cache of the old contents (BM25) looking current; the next run closes a change left pending.
@@ -81,13 +82,21 @@ class _Plan:
 _Batch = tuple[list[_Plan], Future[np.ndarray] | None]  # planned documents, and their vectors to come
 
 
+def document_version(config: str, text: str, spans: Sequence[tuple[int, int]]) -> str:
+    """The version of a document's stored chunks: its text, the chunk settings and where the chunks fall. A
+    change of any of them (a new release of qa that cuts sentences otherwise) makes every chunk id new, so the
+    document is stored again whole rather than as a mix of two chunkings."""
+    cuts = ",".join(f"{start}-{end}" for start, end in spans)
+    return hashlib.sha256(f"{config}\0{text}\0{cuts}".encode()).hexdigest()[:16]
+
+
 def make_chunks(loaded: Loaded, doc_id: str, source: str, settings: Settings) -> list[StoredChunk]:
     """The document's chunks with everything the store needs to rebuild its text."""
     text = loaded.text
     enc = encoding(settings.tokenizer)
     spans = chunk_spans(text, settings.chunk_tokens, settings.chunk_overlap, lambda s: len(enc.encode_ordinary(s)))
     config = f"{settings.tokenizer}:{settings.chunk_tokens}:{settings.chunk_overlap}"
-    version = hashlib.sha256(f"{config}\0{text}".encode()).hexdigest()[:16]
+    version = document_version(config, text, spans)
     pages = loaded.page_starts
     out: list[StoredChunk] = []
     for index, (start, end) in enumerate(spans):

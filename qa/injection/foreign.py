@@ -21,7 +21,7 @@ import json
 import re
 from importlib import resources
 
-from qa.text.sentences import looks_like_code
+from qa.text.lines import looks_like_code
 
 _INLINE_CODE = re.compile(r"`[^`]*`")
 _ROLE = re.compile(r":[\w.-]+:")  # a reST role, ":func:"

@@ -1,0 +1,122 @@
+"""What the extractive backend reads together and what it never answers with, on a documentation page built as
+Sphinx builds them (a title, navigation links, headings and signatures ending with a permalink "¶", code in
+<pre>): a heading or a label is no answer of its own, a line of code answers only when code is asked for, a colon
+is read with the short snippet it introduces, and a sentence that says "not" answers a yes-no question that
+restates it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from qa import QA
+from qa.answer.extractive import candidates
+from qa.answer.kinds import answer_type
+from qa.answer.reading import label
+from qa.ingest.loaders import load
+from qa.records import Hit, Passage, Span
+from qa.text.sentences import units
+from tests.conftest import MakeQA
+from tests.test_extractive import quotes_of
+
+pytestmark = pytest.mark.embedded_only  # the store is not what is tested here
+
+GLOBBING_HTML = """<html><head><title>globbing — Pathname pattern expansion — Example 1.0 documentation</title></head>
+<body>
+<div class="related"><ul><li><a href="index.html">index</a></li><li><a href="pathlib.html">next</a> |</li></ul></div>
+<h3>Previous topic</h3><p><a href="tempfile.html"><code>tempfile</code> — Generate temporary files</a></p>
+<section id="globbing">
+<h1><code>globbing</code> — Pathname pattern expansion<a class="headerlink" href="#globbing">¶</a></h1>
+<p>The <code>globbing</code> module finds all the pathnames matching a pattern, in arbitrary order.</p>
+<p>No tilde expansion is done, but <code>*</code> and <code>?</code> are matched.
+For tilde expansion, use <code>os.path.expanduser()</code>.</p>
+<p>Files whose names start with a dot can only be matched by patterns that also start with a dot.</p>
+<dl class="py function">
+<dt class="sig sig-object py" id="globbing.expand"><span>globbing.expand(pattern, *, hidden=False)</span>
+<a class="headerlink" href="#globbing.expand">¶</a></dt>
+<dd><p>Return a list of the pathnames that match <em>pattern</em>.</p>
+<p>The list made by <code>expand()</code> does not include broken symbolic links.</p>
+<p>To expand a pattern in every folder below the current one, write:</p>
+<pre><span>globbing.expand("**/*.txt", recursive=True)</span></pre>
+</dd></dl>
+<pre>&gt;&gt;&gt; import globbing
+&gt;&gt;&gt; globbing.expand("*.gif")
+['card.gif']</pre>
+</section>
+</body></html>
+"""
+
+
+@pytest.fixture
+def globbing_qa(make_qa: MakeQA, tmp_path: Path) -> QA:
+    (tmp_path / "globbing.html").write_text(GLOBBING_HTML, encoding="utf-8")
+    qa = make_qa(backend="extractive")
+    qa.ingest([tmp_path / "globbing.html"])
+    return qa
+
+
+def page_candidates(tmp_path: Path, code: bool) -> list[str]:
+    """The texts the extractive backend may answer with, over the whole page read as one passage."""
+    path = tmp_path / "globbing.html"
+    path.write_text(GLOBBING_HTML, encoding="utf-8")
+    text = load(path, 1_000_000).text
+    span = Span(doc_id="d", source=str(path), start=0, end=len(text), text=text)
+    passage = Passage(1, Hit(chunk_id="d-0", span=span, score=1.0))
+    return [c.text for c in candidates([passage], code=code)]
+
+
+def test_a_heading_a_title_and_navigation_are_no_answers(tmp_path: Path) -> None:
+    found = page_candidates(tmp_path, code=False)
+    assert "No tilde expansion is done, but `*` and `?` are matched." in found
+    assert "Return a list of the pathnames that match *pattern*." in found or any("Return a list" in f for f in found)
+    assert not any(f.endswith(("¶", "documentation", "Previous topic", "Generate temporary files")) for f in found)
+    assert not any(f in ("index", "next |") for f in found), found  # a run of navigation links
+
+
+def test_a_title_answers_when_a_title_is_asked_about(tmp_path: Path) -> None:
+    path = tmp_path / "news.txt"
+    path.write_text("Troops reach the front\n\nSome 12 000 soldiers reached the front on Monday.\n", encoding="utf-8")
+    text = load(path, 1_000_000).text
+    passage = Passage(1, Hit(chunk_id="n-0", span=Span("n", str(path), 0, len(text), text), score=1.0))
+    assert [c.text for c in candidates([passage])] == ["Some 12 000 soldiers reached the front on Monday."]
+    assert "Troops reach the front" in [c.text for c in candidates([passage], titles=True)]
+
+
+def test_a_line_of_code_is_a_candidate_only_when_code_is_asked_for(tmp_path: Path) -> None:
+    assert not any(f.startswith(">>>") for f in page_candidates(tmp_path, code=False))
+    assert ">>> import globbing" in page_candidates(tmp_path, code=True)
+
+
+def test_a_colon_is_read_with_the_snippet_it_introduces(globbing_qa: QA) -> None:
+    quotes = quotes_of(globbing_qa, "How do I expand a pattern in every folder below the current one?")
+    assert quotes and quotes[0].startswith("To expand a pattern in every folder below the current one, write:"), quotes
+    assert 'globbing.expand("**/*.txt", recursive=True)' in quotes[0], quotes
+
+
+def test_a_sentence_that_says_not_answers_the_question_it_restates(globbing_qa: QA) -> None:
+    quotes = quotes_of(globbing_qa, "Does the list made by expand() include broken symbolic links?")
+    assert quotes and "does not include broken symbolic links" in quotes[0], quotes
+
+
+def test_labels_are_short_lines_alone_that_end_no_sentence() -> None:
+    text = "Previous topic\n\n`tempfile` — Generate temporary files\n\nNo tilde expansion is done.\n\nSee also:\n"
+    found = units(text)
+    assert [label(found, i, text) for i in range(len(found))] == [True, True, False, False]
+    contents = "Table of Contents\n`hash.update()`\n`hash.digest()`\nOne sentence on its own line.\nAnother.\n"
+    found = units(contents)
+    assert [label(found, i, contents) for i in range(len(found))] == [True, True, True, False, False]
+
+
+@pytest.mark.parametrize(
+    ("question", "kind"),
+    [
+        ("Why does glob('*') not list my dotfiles?", "reason"),
+        ("What makes SimpleQueue.put() safe to call from destructors?", "reason"),
+        ("The ratio is 0.25 one way and 0.5 the other. How can that be?", "reason"),
+        ("What makes up a UUID?", None),
+        ("What is made by make_archive()?", None),
+    ],
+)
+def test_a_cause_asked_for_asks_for_a_reason(question: str, kind: str | None) -> None:
+    assert answer_type(question) == kind
