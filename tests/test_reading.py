@@ -83,6 +83,23 @@ def test_a_title_answers_when_a_title_is_asked_about(tmp_path: Path) -> None:
     assert "Troops reach the front" in [c.text for c in candidates([passage], titles=True)]
 
 
+def test_a_sentence_that_refers_back_is_also_read_with_the_sentence_it_refers_to(tmp_path: Path) -> None:
+    path = tmp_path / "interpreter.txt"
+    said = (
+        "When a script file is used, it is sometimes useful to run the script and enter interactive mode "
+        "afterwards. This can be done by passing -i before the script. Exit with Control-D."
+    )
+    path.write_text(said + "\n", encoding="utf-8")
+    text = load(path, 1_000_000).text
+    passage = Passage(1, Hit(chunk_id="i-0", span=Span("i", str(path), 0, len(text), text), score=1.0))
+    found = [c.text for c in candidates([passage])]
+    assert "This can be done by passing -i before the script." in found  # alone, as before
+    assert said[: said.index(" Exit")] in found  # and with its referent
+    assert not any(f.endswith("Exit with Control-D.") and f != "Exit with Control-D." for f in found)
+    reasons = [c.text for c in candidates([passage], refer_back=True)]  # asked why: only with its referent
+    assert "This can be done by passing -i before the script." not in reasons
+
+
 def test_a_line_of_code_is_a_candidate_only_when_code_is_asked_for(tmp_path: Path) -> None:
     assert not any(f.startswith(">>>") for f in page_candidates(tmp_path, code=False))
     assert ">>> import globbing" in page_candidates(tmp_path, code=True)

@@ -5,7 +5,8 @@ question's distinctive wording they carry, on how well their words meet the ques
 on their passage's retrieval rank. A sentence that announces what follows ("let's look at the rules",
 "as follows:") is read together with what follows it (the list or the next sentences, within a length
 cap; code only as a short snippet after a colon: qa/answer/reading.py); a table is read a row at a time, with its
-header row. A heading or a label standing alone is no answer of its own (it names what follows), nor a line of code
+header row; a sentence that refers back ("This can be done by ...") also with the one it refers to. A heading or a
+label standing alone is no answer of its own (it names what follows), nor a line of code
 unless code or a command is asked for: then a sentence or line holding some outranks one that only shares the
 question's topic words.
 """
@@ -93,15 +94,16 @@ def candidates(
                 continue
             last = following(found, i, p.text) if asked or announces(p.text[unit.start : unit.end]) else i
             s, e = unit.start, found[last].end
-            before = referent(found, i, p.text) if refer_back and last == i else None
-            s = before.start if before else s  # quoted with the sentence it refers back to
-            key = (p.doc_id, p.start + s, p.start + e)
-            if key not in seen and not untrusted(p.text, s, e):
-                seen.add(key)
-                lead = unit.end - s if last > i and not asked else 0  # a question heading: read it all
-                top = found[header[i]] if i in header else None
-                context = p.text[top.start : top.end] if top else ""
-                out.append(Candidate(p, p.start + s, p.start + e, p.text[s:e], lead=lead, context=context))
+            before = referent(found, i, p.text) if last == i else None
+            spans = [(s, e)] if before is None else [(before.start, e)] if refer_back else [(s, e), (before.start, e)]
+            for s, e in spans:  # a sentence that refers back ("This can be done by ...") also with its referent
+                key = (p.doc_id, p.start + s, p.start + e)
+                if key not in seen and not untrusted(p.text, s, e):
+                    seen.add(key)
+                    lead = unit.end - s if last > i and not asked else 0  # a question heading: read it all
+                    top = found[header[i]] if i in header else None
+                    context = p.text[top.start : top.end] if top else ""
+                    out.append(Candidate(p, p.start + s, p.start + e, p.text[s:e], lead=lead, context=context))
     return out
 
 

@@ -2,9 +2,9 @@
 
 A sentence that announces what follows ("let's look at the rules", "as follows:") is read with what follows (the
 list or the next sentences, within a length cap; code only as a short snippet after a colon); a question standing
-as a paragraph of its own (a FAQ's heading) with its answer; a table row with its table's header row; a reason that
-refers back ("The advantage of this approach is ...") with the sentence it refers to. A label standing alone (a
-page's title, a navigation link) names something rather than saying anything about it.
+as a paragraph of its own (a FAQ's heading) with its answer; a table row with its table's header row; a sentence
+that refers back ("This can be done by ...", "The advantage of this approach is ...") with the sentence it refers
+to. A label standing alone (a page's title, a navigation link) names something rather than saying anything about it.
 """
 
 from __future__ import annotations
@@ -143,7 +143,7 @@ def headers(found: Sequence[Unit]) -> dict[int, int]:
 
 def referent(found: Sequence[Unit], i: int, text: str) -> Unit | None:
     """The sentence before `found[i]` in its paragraph when `found[i]` refers back to it within its first words
-    ("The advantage of this approach is that ..."): read with it, though only `found[i]` is quoted."""
+    ("The advantage of this approach is that ...", "This can be done by ..."): read and quoted with it."""
     unit = found[i]
     if i == 0 or unit.kind != "prose" or not _REFERS.match(text[unit.start : unit.end]):
         return None
