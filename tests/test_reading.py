@@ -118,8 +118,9 @@ def test_a_sentence_that_says_not_answers_the_question_it_restates(globbing_qa: 
 
 def test_labels_are_short_lines_alone_that_end_no_sentence() -> None:
     text = "Previous topic\n\n`tempfile` — Generate temporary files\n\nNo tilde expansion is done.\n\nSee also:\n"
+    text += "\nCapital: Paris\n"
     found = units(text)
-    assert [label(found, i, text) for i in range(len(found))] == [True, True, False, False]
+    assert [label(found, i, text) for i in range(len(found))] == [True, True, False, False, False]
     contents = "Table of Contents\n`hash.update()`\n`hash.digest()`\nOne sentence on its own line.\nAnother.\n"
     found = units(contents)
     assert [label(found, i, contents) for i in range(len(found))] == [True, True, True, False, False]

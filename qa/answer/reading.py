@@ -30,6 +30,7 @@ _ANNOUNCES = re.compile(
 _EXAMPLE = re.compile(
     r"\b(?:like|as in) (?:this|so|these|the following)\s*:$|\b(?:for example|for instance|e\.g\.|example)\s*:$", re.I
 )
+_STATES = re.compile(r"\w[:=]\s+\S")  # "Capital: Paris", "timeout = 30": a value stated
 _ENDS = re.compile(r"""[.!?…:;]["'”’»)\]*_`]*$""")  # a sentence's last mark, and any closing ones
 _REFERS = re.compile(r"^\W*(?:\w+[ ,]+){0,3}?(?:this|these|such) \w+", re.I)
 
@@ -66,11 +67,13 @@ def label(found: Sequence[Unit], i: int, text: str) -> bool:
 
 
 def _short_line(found: Sequence[Unit], i: int, text: str) -> bool:
-    """A prose unit that is a whole line of its own, of at most 12 words, ending no sentence."""
+    """A prose unit that is a whole line of its own, of at most 12 words, ending no sentence and stating no value
+    ("Capital: Paris" says something)."""
     unit = found[i]
     alone = (i == 0 or found[i - 1].group != unit.group) and (i + 1 == len(found) or found[i + 1].group != unit.group)
     piece = text[unit.start : unit.end]
-    return alone and unit.kind == "prose" and "\n" not in piece and len(piece.split()) <= 12 and not _ENDS.search(piece)
+    short = "\n" not in piece and len(piece.split()) <= 12 and not _ENDS.search(piece) and not _STATES.search(piece)
+    return alone and unit.kind == "prose" and short
 
 
 def following(found: Sequence[Unit], i: int, text: str, budget: int = _FOLLOWING_CAP) -> int:
