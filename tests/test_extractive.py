@@ -48,6 +48,10 @@ pytestmark = pytest.mark.embedded_only  # the store is not what is tested here
         ("Which environment variables set the temporary directory?", "code"),
         ("What did Putin say about the images?", None),
         ("What helps scientists to date fossils?", None),
+        ("What makes SimpleQueue.put() safe to call from destructors?", "reason"),
+        ("The ratio is 0.25 one way and 0.5 the other. How can that be?", "reason"),
+        ("What makes up a UUID?", None),
+        ("What is made by make_archive()?", None),
     ],
 )
 def test_answer_type_reads_what_the_question_asks_for(question: str, kind: str | None) -> None:

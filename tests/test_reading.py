@@ -12,7 +12,6 @@ import pytest
 
 from qa import QA
 from qa.answer.extractive import candidates
-from qa.answer.kinds import answer_type
 from qa.answer.reading import label
 from qa.ingest.loaders import load
 from qa.records import Hit, Passage, Span
@@ -124,17 +123,3 @@ def test_labels_are_short_lines_alone_that_end_no_sentence() -> None:
     contents = "Table of Contents\n`hash.update()`\n`hash.digest()`\nOne sentence on its own line.\nAnother.\n"
     found = units(contents)
     assert [label(found, i, contents) for i in range(len(found))] == [True, True, True, False, False]
-
-
-@pytest.mark.parametrize(
-    ("question", "kind"),
-    [
-        ("Why does glob('*') not list my dotfiles?", "reason"),
-        ("What makes SimpleQueue.put() safe to call from destructors?", "reason"),
-        ("The ratio is 0.25 one way and 0.5 the other. How can that be?", "reason"),
-        ("What makes up a UUID?", None),
-        ("What is made by make_archive()?", None),
-    ],
-)
-def test_a_cause_asked_for_asks_for_a_reason(question: str, kind: str | None) -> None:
-    assert answer_type(question) == kind
