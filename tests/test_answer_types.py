@@ -27,6 +27,10 @@ from tests.records import make_passage
         ("Which general commands the troops?", "person"),
         ("How many listeners can be registered?", "count"),
         ("How do plants make energy?", None),
+        ("What is the default width of a PrettyPrinter?", "default"),
+        ("What’s the default port?", "default"),
+        ("What compression level does the command line interface use by default?", "default"),
+        ("What is the numeric value of the interpolation depth limit?", "count"),
     ],
 )
 def test_answer_type_reads_requests_for_code(question: str, kind: str | None) -> None:
@@ -75,10 +79,26 @@ def test_prose_holds_no_code(text: str) -> None:
 
 
 def test_has_type_dispatches_to_the_kinds_that_only_rank() -> None:
-    assert {"command", "code", "reason"} == PREFERRED_ONLY
+    assert {"command", "code", "reason", "default"} == PREFERRED_ONLY
     assert has_type("command", "$ cargo run", "What command runs it?")
     assert not has_type("command", "Cargo runs it.", "What command runs it?")
     assert has_type("code", "Add `mut`.", "Which keyword?")
+
+
+@pytest.mark.parametrize(
+    ("text", "holds"),
+    [
+        ("width (default `80`) specifies the desired maximum number of characters per line.", True),
+        ("By default, when you execute the CLI, the default compression level is 6.", True),
+        ("If sort_dicts is false (the default), dictionaries are displayed with their keys in insertion order.", True),
+        ("The default is 'strict'.", True),
+        ("Construct PrettyPrinter objects explicitly if you need to adjust the width constraint.", False),  # no default
+        ("The default can be changed with an argument.", False),  # a default, but no value
+        ("By default:\n>>> pprint(data, width=80)", False),  # a value only in a line of code
+    ],
+)
+def test_a_default_asked_for_is_a_value_stated_as_the_default(text: str, holds: bool) -> None:
+    assert has_type("default", text, "What is the default width?") is holds
 
 
 def test_a_number_in_a_line_of_code_is_no_count_or_measure_but_one_in_inline_code_is() -> None:
@@ -128,6 +148,17 @@ def test_code_asked_for_but_lost_in_the_text_is_no_reason_to_refuse(minilm: Mini
     ranked = score("Which keyword makes a variable mutable?", [passage(text)], minilm)
     assert ranked[0].text.startswith("You can make them mutable")
     assert all(c.typed for c in ranked)  # no sentence holds code, so none is judged on it
+
+
+def test_a_sentence_stating_the_default_beats_one_sharing_more_of_the_question(minilm: MiniLMEmbedder) -> None:
+    text = (
+        "Construct PrettyPrinter objects explicitly if you need to adjust the width of a pretty printer.\n\n"
+        "indent (default `1`) specifies the amount of indentation added for each nesting level.\n\n"
+        "width (default `80`) specifies the desired maximum number of characters per line in the output."
+    )
+    ranked = score("What is the default width of a pretty printer?", [passage(text)], minilm)
+    assert ranked[0].text.startswith("width (default `80`)")
+    assert not next(c for c in ranked if c.text.startswith("Construct")).typed
 
 
 def test_a_reason_that_refers_back_is_quoted_with_what_it_refers_to(minilm: MiniLMEmbedder) -> None:

@@ -12,7 +12,7 @@ import pytest
 
 from qa import QA
 from qa.answer.extractive import candidates
-from qa.answer.reading import label
+from qa.answer.reading import label, referent
 from qa.ingest.loaders import load
 from qa.records import Hit, Passage, Span
 from qa.text.sentences import units
@@ -97,6 +97,22 @@ def test_a_sentence_that_refers_back_is_also_read_with_the_sentence_it_refers_to
     assert not any(f.endswith("Exit with Control-D.") and f != "Exit with Control-D." for f in found)
     reasons = [c.text for c in candidates([passage], refer_back=True)]  # asked why: only with its referent
     assert "This can be done by passing -i before the script." not in reasons
+
+
+@pytest.mark.parametrize(
+    ("second", "refers"),
+    [
+        ("The latter is called for a deep copy; it is passed one argument, the memo dictionary.", True),
+        ("It is passed one argument, the memo dictionary.", False),  # "it is": too common an opening to follow
+        ("They take no arguments.", True),
+        ("Itertools has a recipe for it.", False),
+    ],
+)
+def test_the_latter_the_former_it_and_they_refer_back(second: str, refers: bool) -> None:
+    first = "A class can define the special methods __copy__() and __deepcopy__()."
+    text = f"{first} {second}"
+    found = units(text)
+    assert (referent(found, 1, text) is not None) is refers
 
 
 def test_a_line_of_code_is_a_candidate_only_when_code_is_asked_for(tmp_path: Path) -> None:

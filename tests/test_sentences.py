@@ -237,6 +237,13 @@ def test_a_passage_that_starts_inside_a_code_block_reads_its_lines_as_code() -> 
     assert [u.kind for u in units(text)] == ["code", "code", "mark", "prose", "prose"]
 
 
+def test_a_passage_that_starts_at_the_fence_closing_a_code_block_reads_what_follows_as_prose() -> None:
+    text = "```\n\nThe module keeps the input file.\n\n```\nimport gzip\n```\n\nBy default, the level is 6."
+    assert [u.kind for u in units(text)] == ["mark", "prose", "mark", "code", "mark", "prose"]
+    opening = "```\nimport gzip\n```\n\nBy default, the level is 6."  # a fence with code right after it opens
+    assert [u.kind for u in units(opening)] == ["mark", "code", "mark", "prose"]
+
+
 def test_inline_code_stays_inside_its_sentence() -> None:
     text = "You can make them mutable by adding `mut` in front of the\nvariable name. Then `x = 6;` compiles."
     assert pieces(text) == [

@@ -4,9 +4,11 @@ The extractive backend refuses when the sentence that best matches a question ho
 asked for ("on what date ...?" answered by a sentence with no date, "how much is X paying?" by one with no
 sum of money, "what are the names of the generals?" by one that names nobody). Questions whose kind is
 open ("what did Putin say?") are never judged on kind. A question asking for a command or a piece of code
-("which keyword ...?") prefers a sentence or line holding code, and one asking why prefers a sentence that
-gives a reason ("because", "so that", "this keeps ..."), but neither is refused for want of one: text from a
-PDF or a page may have lost the marks that tell code from prose, and a reason can be given without a marker.
+("which keyword ...?") prefers a sentence or line holding code, one asking why prefers a sentence that
+gives a reason ("because", "so that", "this keeps ..."), and one asking for a default ("what is the default
+width ...?") a sentence that states one ("width (default `80`) ..."), but none is refused for want of one: text
+from a PDF or a page may have lost the marks that tell code from prose, a reason can be given without a marker,
+and a default without the word.
 """
 
 from __future__ import annotations
@@ -56,7 +58,7 @@ _QUESTION_PATTERNS = [
         "count",
         r"\bhow many\b|^\s*(how much|what (number|percentage|amount|proportion|share))\b|"
         r"\b(maximum|minimum|largest|smallest|highest|lowest) number of\b|\b(exit|return|status) (status|code)\b|"
-        r"\bversion number\b",
+        r"\bversion number\b|\bnumeric(al)? value\b",
     ),
     (
         "measure",
@@ -77,6 +79,11 @@ _QUESTION_PATTERNS = [
         rf"^\s*how (do|can|should|would) (i|you|we|one) ({_BUILD_VERBS})\b|"
         r"\bwhat (do|should|can) (i|you|we) (type|run|enter)\b",
     ),
+    # "what is the default width of ...?", "which level does it use by default?": a value, stated as the default
+    (
+        "default",
+        r"^\s*(what|which)\b.*\b(by default|default value)\b|^\s*what(['’]s| is| are| was) (the |its )?default\b",
+    ),
     ("code", rf"\b(what|which)\s+(\w+\s+){{0,2}}({_CODE_NOUNS})s?\b"),
     # "why", or a cause asked for ("what makes ...?", "how can that be?")
     ("reason", r"^\s*why\b|^\s*what (makes|causes|could cause)\b(?! up\b)|\bhow can that be\b"),
@@ -84,7 +91,7 @@ _QUESTION_PATTERNS = [
     ("where", r"^\s*where\b"),
 ]
 _QUESTIONS = [(kind, re.compile(pattern, re.I)) for kind, pattern in _QUESTION_PATTERNS]
-PREFERRED_ONLY = frozenset({"command", "code", "reason"})  # kinds that rank sentences but never refuse
+PREFERRED_ONLY = frozenset({"command", "code", "reason", "default"})  # kinds that rank sentences but never refuse
 _REASON = re.compile(
     r"\b(because|so that|in order to|due to|as a result|otherwise|the reason|caused by|"
     r"(this|which|that|it) ((will|would|can|may) )?(means?|makes?|keeps?|prevents?|ensures?|avoids?|allows?|lets?|"
@@ -94,6 +101,11 @@ _REASON = re.compile(
 )
 
 _INLINE_CODE = re.compile(r"`([^`\n]+)`")
+_DEFAULT = re.compile(r"\bdefault(s|ing)?\b", re.I)
+# a value written out: a number, true/false/none, a quoted string or inline code
+_LITERAL = re.compile(
+    rf"{DIGIT_RUN}|\b(true|false|none|null)\b|`[^`\n]+`|(^|[\s(\[=:])['\"‘“][^'\"‘’“”\n]*['\"’”]", re.I
+)
 _CODE_TOKEN = re.compile(r"\b[a-z]\w*_\w+\b|\b[a-z]{2,}[A-Z]\w*\b|\b[A-Za-z_][\w.]*\([^()\s]*\)|\w::\w|--[a-z][\w-]+")
 
 _DATE = re.compile(
@@ -132,8 +144,8 @@ _LINKS = frozenset("and or is was are were has had have in on at of to from by w
 
 
 def answer_type(question: str) -> str | None:
-    """The kind of answer asked for: command, code, money, count, measure, date, person, name, place, reason,
-    who, where or None."""
+    """The kind of answer asked for: command, code, default, money, count, measure, date, person, name, place,
+    reason, who, where or None."""
     for kind, pattern in _QUESTIONS:
         if pattern.search(question):
             return kind
@@ -150,6 +162,8 @@ def has_type(kind: str | None, sentence: str, question: str) -> bool:
         return has_code(sentence)
     if kind == "reason":
         return bool(_REASON.search(sentence))
+    if kind == "default":
+        return bool(_DEFAULT.search(sentence) and _LITERAL.search(_prose(sentence)))
     if kind == "money":
         return bool(_MONEY.search(sentence))
     if kind == "count":

@@ -32,7 +32,9 @@ _EXAMPLE = re.compile(
 )
 _STATES = re.compile(r"\w[:=]\s+\S")  # "Capital: Paris", "timeout = 30": a value stated
 _ENDS = re.compile(r"""[.!?…:;]["'”’»)\]*_`]*$""")  # a sentence's last mark, and any closing ones
-_REFERS = re.compile(r"^\W*(?:\w+[ ,]+){0,3}?(?:this|these|such) \w+", re.I)
+_REFERS = re.compile(
+    r"^\W*(?:(?:\w+[ ,]+){0,3}?(?:this|these|such) \w+|the (?:latter|former)\b|(?:it|they) (?!is\b|was\b)\w+)", re.I
+)
 
 
 def announces(sentence: str) -> bool:
@@ -146,7 +148,8 @@ def headers(found: Sequence[Unit]) -> dict[int, int]:
 
 def referent(found: Sequence[Unit], i: int, text: str) -> Unit | None:
     """The sentence before `found[i]` in its paragraph when `found[i]` refers back to it within its first words
-    ("The advantage of this approach is that ...", "This can be done by ..."): read and quoted with it."""
+    ("The advantage of this approach is that ...", "This can be done by ...", "The latter is passed ...", "They
+    take ..."; not "It is ...", an opening too common to say it refers back): read and quoted with it."""
     unit = found[i]
     if i == 0 or unit.kind != "prose" or not _REFERS.match(text[unit.start : unit.end]):
         return None

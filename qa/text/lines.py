@@ -110,12 +110,12 @@ def _heading_above(lines: list[Line], para: int) -> bool:
 
 
 def _starts_inside_fence(text: str, raw: list[tuple[int, int]]) -> bool:
-    """Whether the region begins inside a fenced code block: its first fence is a bare one that closes
-    (a line right before it, nothing right after it)."""
+    """Whether the region begins inside a fenced code block: its first fence is a bare one that closes (a line
+    right before it, or none at all: the region starts at the fence, nothing right after it)."""
     for i, (a, b) in enumerate(raw):
         fence = _FENCE.match(text, a, b)
         if fence:
-            before = i > 0 and bool(text[raw[i - 1][0] : raw[i - 1][1]].strip())
+            before = i == 0 or bool(text[raw[i - 1][0] : raw[i - 1][1]].strip())
             after = i + 1 < len(raw) and bool(text[raw[i + 1][0] : raw[i + 1][1]].strip())
             return not fence.group(2) and before and not after
     return False
