@@ -132,14 +132,32 @@ def passage(text: str) -> Passage:
     return make_passage(1, "doc", "doc.md", 0, len(text), text)
 
 
-def test_a_sentence_holding_the_command_beats_one_sharing_only_topic_words(minilm: MiniLMEmbedder) -> None:
-    text = (
-        "Then, on any operating system, run the following:\n\n```console\n$ cargo new hello_cargo\n```\n\n"
-        "The first command creates a new directory and project called hello_cargo."
-    )
-    ranked = score("What command creates a new Cargo project?", [passage(text)], minilm)
-    assert ranked[0].text == "$ cargo new hello_cargo"
-    about = next(c for c in ranked if c.text.startswith("The first command"))
+@pytest.mark.parametrize(
+    ("question", "text", "best", "topic_only"),
+    [
+        (
+            "What command creates a new Cargo project?",
+            "Then, on any operating system, run the following:\n\n```console\n$ cargo new hello_cargo\n```\n\n"
+            "The first command creates a new directory and project called hello_cargo.",
+            "$ cargo new hello_cargo",
+            "The first command",
+        ),
+        (
+            "What is the default width of a pretty printer?",
+            "Construct PrettyPrinter objects explicitly if you need to adjust the width of a pretty printer.\n\n"
+            "indent (default `1`) specifies the amount of indentation added for each nesting level.\n\n"
+            "width (default `80`) specifies the desired maximum number of characters per line in the output.",
+            "width (default `80`) specifies",
+            "Construct",
+        ),
+    ],
+)
+def test_a_sentence_holding_what_is_asked_for_beats_one_sharing_only_topic_words(
+    minilm: MiniLMEmbedder, question: str, text: str, best: str, topic_only: str
+) -> None:
+    ranked = score(question, [passage(text)], minilm)
+    assert ranked[0].text.startswith(best)
+    about = next(c for c in ranked if c.text.startswith(topic_only))
     assert not about.typed and about.score < ranked[0].score - 0.03  # not even quoted as the runner-up
 
 
@@ -148,17 +166,6 @@ def test_code_asked_for_but_lost_in_the_text_is_no_reason_to_refuse(minilm: Mini
     ranked = score("Which keyword makes a variable mutable?", [passage(text)], minilm)
     assert ranked[0].text.startswith("You can make them mutable")
     assert all(c.typed for c in ranked)  # no sentence holds code, so none is judged on it
-
-
-def test_a_sentence_stating_the_default_beats_one_sharing_more_of_the_question(minilm: MiniLMEmbedder) -> None:
-    text = (
-        "Construct PrettyPrinter objects explicitly if you need to adjust the width of a pretty printer.\n\n"
-        "indent (default `1`) specifies the amount of indentation added for each nesting level.\n\n"
-        "width (default `80`) specifies the desired maximum number of characters per line in the output."
-    )
-    ranked = score("What is the default width of a pretty printer?", [passage(text)], minilm)
-    assert ranked[0].text.startswith("width (default `80`)")
-    assert not next(c for c in ranked if c.text.startswith("Construct")).typed
 
 
 def test_a_reason_that_refers_back_is_quoted_with_what_it_refers_to(minilm: MiniLMEmbedder) -> None:
