@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from qa.answer.asking import asked_nouns, yes_no
 from qa.answer.extractive import candidates, score
 from qa.answer.kinds import PREFERRED_ONLY, answer_type, has_code, has_command, has_type, new_names
 from qa.index.embedders import MiniLMEmbedder
@@ -31,6 +32,15 @@ from tests.records import make_passage
         ("What’s the default port?", "default"),
         ("What compression level does the command line interface use by default?", "default"),
         ("What is the numeric value of the interpolation depth limit?", "count"),
+        # a clause of its own before the question: the main clause asks
+        ("When -n is not given, how long must the total run take?", "measure"),
+        ("When the interpreter is started with -c, what is sys.argv[0] set to?", None),
+        ("When the Rhine took a right turn what did it create?", None),
+        ("When was the heatwave in which Hopetoun recorded its highest temperature?", "date"),  # a relative clause
+        ("In Britain, which city is the largest?", "place"),
+        # "when does ...?": under what condition as often as at what time
+        ("When does SequenceMatcher mark an item as popular?", "condition"),
+        ("When did the Warsaw Uprising begin?", "date"),
     ],
 )
 def test_answer_type_reads_requests_for_code(question: str, kind: str | None) -> None:
@@ -99,6 +109,51 @@ def test_has_type_dispatches_to_the_kinds_that_only_rank() -> None:
 )
 def test_a_default_asked_for_is_a_value_stated_as_the_default(text: str, holds: bool) -> None:
     assert has_type("default", text, "What is the default width?") is holds
+
+
+def test_a_condition_or_a_date_answers_when_does() -> None:
+    question = "When does SequenceMatcher mark an item as popular?"
+    assert has_type("condition", "If an item's duplicates are more than 1% of the sequence, it is popular.", question)
+    assert has_type("condition", "Since 2009 items are marked as popular.", question)
+    assert not has_type("condition", "Popular items are treated as junk.", question)
+
+
+@pytest.mark.parametrize(
+    ("question", "nouns"),
+    [
+        ("What exit status does python -m json.tool return?", ["status"]),
+        ("Which operating system call or device does it read from?", ["call", "device"]),
+        ("What is the worst-case time complexity of sorted()?", ["complexity"]),
+        ("What is the maximum number of case blocks allowed?", ["blocks"]),
+        ("When the input is invalid, what exit code does it return?", ["code"]),
+        ("Which environment variables let a user choose the directory?", []),  # a category: TMPDIR, TEMP
+        ("What suffix identifies a release candidate?", []),  # written as code: "rcN"
+        ("What happens to the heat?", []),  # a verb
+        ("Which weekday counts as the first day of the week?", ["weekday"]),
+        ("Which colours does the page use?", ["colours"]),
+        ("What caused the delay?", []),
+        ("What is Python?", []),
+    ],
+)
+def test_the_noun_a_question_asks_for(question: str, nouns: list[str]) -> None:
+    assert asked_nouns(question) == nouns
+
+
+@pytest.mark.parametrize(
+    ("question", "asks"),
+    [
+        ("Is copy.deepcopy() thread-safe?", True),
+        ("Can I put a time limit on atexit handlers?", True),
+        ("If several records have the same key, does sorting keep their order?", True),
+        ("My call returned nothing. Is that an error?", True),
+        ("Doesn't the queue block?", True),
+        ("My recv call returned zero bytes. What does that mean?", False),
+        ("Who signed it, and was it legal?", False),
+        ("What is the default width?", False),
+    ],
+)
+def test_yes_no_questions_open_on_a_verb(question: str, asks: bool) -> None:
+    assert yes_no(question) is asks
 
 
 def test_a_number_in_a_line_of_code_is_no_count_or_measure_but_one_in_inline_code_is() -> None:

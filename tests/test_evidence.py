@@ -10,7 +10,9 @@ import pytest
 from qa import QA
 from qa.answer.evidence import (
     MAX_MISSING,
+    YES_NO_MAX_MISSING,
     Evidence,
+    absent_asked,
     absent_names,
     absent_numbers,
     judge,
@@ -59,11 +61,34 @@ def test_names_are_capitalised_words_after_the_first_that_the_passages_never_wri
     assert question_names("What did the President of the IPCC say?", set()) == ["President", "IPCC"]
 
 
+def test_what_the_question_writes_as_an_example_is_not_stated() -> None:
+    text = "If tabsize is given, tabs are expanded; a shortened text has its whitespace collapsed first."
+    assert absent_numbers("I passed tabsize=4 to textwrap.shorten() and nothing changed. Why?", text) == frozenset()
+    assert absent_numbers("Why is sys.argv[0] empty?", text) == frozenset()
+    assert absent_numbers("What does section.get('level', '3') return?", text) == frozenset()
+    assert absent_numbers("Why was it changed in 2014 (and again in 2016)?", text) == {"2014", "2016"}  # prose
+    question = "On Windows, fnmatch('README.TXT', '*.txt') is True. Which function is case-sensitive?"
+    assert question_names(question, set()) == ["Windows", "True"]  # not README: part of an example
+
+
+def test_i_and_its_contractions_are_no_names() -> None:
+    assert question_names("What happens if the JSON text I'm loading starts with a BOM?", set()) == ["JSON", "BOM"]
+    assert question_names("Why does it fail when I've set It's value?", set()) == []
+
+
 def test_a_name_the_question_gives_must_be_in_the_passage() -> None:
     question = "Who was the leader of the Huguenots in Florida?"
     text = "Jean Ribault led the Huguenots who settled in South Carolina."
     assert absent_names(question, text, [text]) == {"Florida"}
     assert absent_names(question, text + " They later moved to Florida.", [text]) == frozenset()
+
+
+def test_a_dotted_name_of_code_is_a_name_one_part_of_which_must_be_in_the_passage() -> None:
+    question = "pprint.pprint() sorts my keys. Which parameter keeps them in insertion order?"
+    assert absent_names(question, "Use `insort()` to keep a list in sorted order.", []) == {"pprint.pprint"}
+    assert absent_names(question, "Pass sort_dicts=False to `pprint()`.", []) == frozenset()
+    assert absent_names("Why does args.square fail?", "The parsed args hold strings.", []) == frozenset()
+    assert absent_names("Is it sold in the U.S. or e.g. Canada?", "It is sold in Canada.", []) == frozenset()
 
 
 def test_a_name_is_found_stemmed_misspelled_by_one_letter_or_as_initials() -> None:
@@ -100,6 +125,19 @@ def test_evidence_answers_only_with_every_number_and_name_and_enough_of_the_word
     assert Evidence(0.9, frozenset(), frozenset()).answers(max_missing=0.95)
 
 
+def test_a_yes_no_question_needs_a_document_holding_most_of_its_words() -> None:
+    heap = passage(1, "The heapq module keeps a list as a heap. heappushpop() is faster than heappush(), heappop().")
+    other = passage(2, "A heap is a binary tree. Threads share the lock of the queue module.", doc_id="queue")
+    asked = judge("Is it safe to call heappush() on one list from several threads at once?", "doc1", [heap, other])
+    assert asked.max_missing == YES_NO_MAX_MISSING and asked.missing > YES_NO_MAX_MISSING
+    assert not asked.answers()
+    wh = judge("Which function pushes onto a list from several threads at once?", "doc1", [heap, other])
+    assert wh.max_missing is None and wh.missing > YES_NO_MAX_MISSING
+    assert wh.answers()  # a wh-question may be answered in other words: no limit by default
+    answered = judge("Is heappushpop() faster than heappush(), heappop()?", "doc1", [heap, other])
+    assert answered.missing <= YES_NO_MAX_MISSING and answered.answers()
+
+
 def test_judge_reads_every_retrieved_passage_of_the_sentences_document() -> None:
     head = passage(1, "Northwind Airlines is a regional carrier based in Duluth.", doc_id="northwind")
     body = passage(2, "In 2016 the airline was fined a record $4 million for tarmac delays.", doc_id="northwind")
@@ -110,6 +148,38 @@ def test_judge_reads_every_retrieved_passage_of_the_sentences_document() -> None
     assert lacking.absent_numbers == {"4"}
     assert lacking.absent_names == {"Northwind"}  # "Airlines" stands in the other fine too
     assert not lacking.answers()
+
+
+# --- the thing asked for, in documentation ------------------------------------------------------------------
+
+TOOL_PAGE = "Run `python -m json.tool` to validate and pretty-print JSON. Use `--indent` to set the indentation."
+
+
+def test_documentation_that_never_names_what_is_asked_for_does_not_answer() -> None:
+    asked = "What exit status does python -m json.tool return when the input is not valid JSON?"
+    assert absent_asked(asked, TOOL_PAGE) == {"status"}
+    assert absent_asked(asked, TOOL_PAGE + " On invalid input the exit status is 1.") == frozenset()
+    assert absent_asked("Which colours does the page use?", TOOL_PAGE + " Colors are shown.") == frozenset()  # colour
+    assert not Evidence(0.2, frozenset(), frozenset(), frozenset({"status"})).answers()
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Which exception does heapq.heappop() raise when the heap is empty?",  # a class named otherwise: IndexError
+        "Which option sets the indentation?",
+        "What is json.tool?",  # "what is X?": open
+        "What makes json.tool fail?",  # a cause
+        "How does json.tool report an error?",  # not what/which
+    ],
+)
+def test_a_category_a_cause_or_an_open_question_asks_for_no_word(question: str) -> None:
+    assert absent_asked(question, TOOL_PAGE) == frozenset()
+
+
+def test_prose_is_not_asked_for_the_word() -> None:
+    text = "The UN predicted that the forest could survive three years of drought."  # no code marked: prose
+    assert absent_asked("What organization predicted the forest could survive three years?", text) == frozenset()
 
 
 # --- end to end: the extractive backend over a small corpus ------------------------------------------------

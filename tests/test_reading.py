@@ -12,7 +12,7 @@ import pytest
 
 from qa import QA
 from qa.answer.extractive import candidates
-from qa.answer.reading import label, referent
+from qa.answer.reading import label, pointer, referent
 from qa.ingest.loaders import load
 from qa.records import Hit, Passage, Span
 from qa.text.sentences import units
@@ -129,6 +129,14 @@ def test_a_colon_is_read_with_the_snippet_it_introduces(globbing_qa: QA) -> None
 def test_a_sentence_that_says_not_answers_the_question_it_restates(globbing_qa: QA) -> None:
     quotes = quotes_of(globbing_qa, "Does the list made by expand() include broken symbolic links?")
     assert quotes and "does not include broken symbolic links" in quotes[0], quotes
+
+
+def test_a_cross_reference_is_no_answer() -> None:
+    text = "No tilde expansion is done. See module `fnmatch` for pathname expansion. (See also section 3.)"
+    passage = Passage(1, Hit(chunk_id="p-0", span=Span("p", "page.md", 0, len(text), text), score=1.0))
+    assert [c.text for c in candidates([passage])] == ["No tilde expansion is done."]
+    assert pointer("See also the documentation for `sys.version`.")
+    assert not pointer("Seeing the output, the user can tell which files matched.")
 
 
 def test_labels_are_short_lines_alone_that_end_no_sentence() -> None:

@@ -6,9 +6,9 @@ on their passage's retrieval rank. A sentence that announces what follows ("let'
 "as follows:") is read together with what follows it (the list or the next sentences, within a length
 cap; code only as a short snippet after a colon: qa/answer/reading.py); a table is read a row at a time, with its
 header row; a sentence that refers back ("This can be done by ...") also with the one it refers to. A heading or a
-label standing alone is no answer of its own (it names what follows), nor a line of code
-unless code or a command is asked for: then a sentence or line holding some outranks one that only shares the
-question's topic words.
+label standing alone is no answer of its own (it names what follows), nor a cross-reference ("See also ..."), nor a
+line of code unless code or a command is asked for: then a sentence or line holding some outranks one that only
+shares the question's topic words.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from qa.answer.kinds import PREFERRED_ONLY, answer_type, has_type
-from qa.answer.reading import announces, asks, following, headers, label, referent, rows
+from qa.answer.reading import announces, asks, following, headers, label, pointer, referent, rows
 from qa.index.embedders import Embedder, Encoded, TokenEncoder
 from qa.injection.detect import untrusted
 from qa.records import Passage
@@ -91,6 +91,8 @@ def candidates(
             if unit.kind == "mark" or (unit.kind == "code" and not code):
                 continue
             if not (asked or titles) and (unit.kind == "heading" or label(found, i, p.text)):
+                continue
+            if pointer(p.text[unit.start : unit.end]):
                 continue
             last = following(found, i, p.text) if asked or announces(p.text[unit.start : unit.end]) else i
             s, e = unit.start, found[last].end

@@ -65,6 +65,8 @@ _QUESTION_PATTERNS = [
         r"^\s*how (long|old|far|big|large|tall|high|deep|wide|heavy|fast|often)\b|"
         r"\bin (bytes|kilobytes|megabytes|kib|mib|bits|seconds|milliseconds|minutes|hours|days|characters|pixels)\b",
     ),
+    # "when does it ...?" asks as often under what condition as at what time: a date or a condition answers it
+    ("condition", r"^\s*when\s+(does|do|is|are|can|should|must|will|would|may|might)\b"),
     ("date", r"^\s*when\b|^\s*((on|in|by|since|until) )?(what|which) (year|date|day|month|decade|century)\b"),
     (
         "person",
@@ -91,6 +93,19 @@ _QUESTION_PATTERNS = [
     ("where", r"^\s*where\b"),
 ]
 _QUESTIONS = [(kind, re.compile(pattern, re.I)) for kind, pattern in _QUESTION_PATTERNS]
+# A question that opens on a clause of its own ("When the interpreter is started with -c, what is sys.argv[0]
+# set to?", "If ..., which ...?") asks what its main clause asks: the clause ends at a comma before a question
+# word, or right before a question word and its verb ("When the Rhine took a right turn what did it create?")
+_WH = r"(?:what|which|who|whom|whose|how|where|why|when)\b"
+AUX = r"(?:did|does|do|is|are|was|were|can|could|will|would|should|must|has|have|had|may|might)\b"  # verbs that ask
+_LEADING_CLAUSE = re.compile(
+    r"^\s*(?:when|whenever|if|unless|while|once|after|before|since|although|though|given|with|without|"
+    rf"according to|in|on|at|for|from|by|under|during|among)\b[^?]*?(?:,\s*(?={_WH})|\s+(?={_WH}\s+{AUX}))",
+    re.I,
+)
+# nouns that name a class of things whose members are called by their own names ("which exception ...?" is
+# answered by "IndexError", "which city ...?" by "Beijing")
+CATEGORY_NOUNS = rf"{_CODE_NOUNS}|{_PEOPLE_NOUNS}|{_PLACE_KINDS}|year|month|day|date|decade|century|time|command"
 PREFERRED_ONLY = frozenset({"command", "code", "reason", "default"})  # kinds that rank sentences but never refuse
 _REASON = re.compile(
     r"\b(because|so that|in order to|due to|as a result|otherwise|the reason|caused by|"
@@ -111,6 +126,7 @@ _CODE_TOKEN = re.compile(r"\b[a-z]\w*_\w+\b|\b[a-z]{2,}[A-Z]\w*\b|\b[A-Za-z_][\w
 _DATE = re.compile(
     rf"\b(1\d{{3}}|20\d{{2}}|\d{{1,4}}s|{_MONTHS}|{_DAYS})\b|\b\d{{1,2}}(st|nd|rd|th)\b|\bcentury\b", re.I
 )
+_CONDITION = re.compile(r"\b(if|when|whenever|once|unless|until|after|before|while|as soon as)\b", re.I)
 _NUMBER = re.compile(rf"{DIGIT_RUN}|\b({_NUMBER_WORDS})\b", re.I)  # digits as they stand, or in words
 _SECTION = re.compile(r"^\s*\d+(?:\.\d+)*\.\s+(?=[A-Z])")  # a heading's or item's number ("8.10. Enriching")
 _MONEY = re.compile(
@@ -144,12 +160,19 @@ _LINKS = frozenset("and or is was are were has had have in on at of to from by w
 
 
 def answer_type(question: str) -> str | None:
-    """The kind of answer asked for: command, code, default, money, count, measure, date, person, name, place,
-    reason, who, where or None."""
+    """The kind of answer asked for: command, code, default, money, count, measure, condition, date, person,
+    name, place, reason, who, where or None."""
+    question = main_clause(question)
     for kind, pattern in _QUESTIONS:
         if pattern.search(question):
             return kind
     return None
+
+
+def main_clause(question: str) -> str:
+    """The question without a clause it opens on ("When the interpreter is started with -c, what is ...?" ->
+    "what is ...?")."""
+    return _LEADING_CLAUSE.sub("", question, count=1)
 
 
 def has_type(kind: str | None, sentence: str, question: str) -> bool:
@@ -172,6 +195,8 @@ def has_type(kind: str | None, sentence: str, question: str) -> bool:
         return bool(_NUMBER.search(_SECTION.sub("", _prose(sentence))))
     if kind == "date":
         return bool(_DATE.search(sentence))
+    if kind == "condition":
+        return bool(_DATE.search(sentence) or _CONDITION.search(sentence))
     if kind == "person":
         return bool(people(sentence, question))
     if kind == "place":

@@ -4,7 +4,8 @@ A sentence that announces what follows ("let's look at the rules", "as follows:"
 list or the next sentences, within a length cap; code only as a short snippet after a colon); a question standing
 as a paragraph of its own (a FAQ's heading) with its answer; a table row with its table's header row; a sentence
 that refers back ("This can be done by ...", "The advantage of this approach is ...") with the sentence it refers
-to. A label standing alone (a page's title, a navigation link) names something rather than saying anything about it.
+to. A label standing alone (a page's title, a navigation link) names something rather than saying anything about it,
+and a cross-reference ("See also ...") points to an answer rather than giving one.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ _ANNOUNCES = re.compile(
 _EXAMPLE = re.compile(
     r"\b(?:like|as in) (?:this|so|these|the following)\s*:$|\b(?:for example|for instance|e\.g\.|example)\s*:$", re.I
 )
+_POINTS = re.compile(r"^\W*(?:see|refer to)\b", re.I)  # "See also ...", "(See section 3.)"
 _STATES = re.compile(r"\w[:=]\s+\S")  # "Capital: Paris", "timeout = 30": a value stated
 _ENDS = re.compile(r"""[.!?…:;]["'”’»)\]*_`]*$""")  # a sentence's last mark, and any closing ones
 _REFERS = re.compile(
@@ -66,6 +68,12 @@ def label(found: Sequence[Unit], i: int, text: str) -> bool:
         or (before and _short_line(found, i - 1, text))
         or (after and _short_line(found, i + 1, text))
     )
+
+
+def pointer(sentence: str) -> bool:
+    """Whether a sentence only points elsewhere ("See module `glob` for pathname expansion.", "See also the
+    documentation for `sys.version`."): it says where an answer may be, not what it is."""
+    return bool(_POINTS.match(sentence))
 
 
 def _short_line(found: Sequence[Unit], i: int, text: str) -> bool:
