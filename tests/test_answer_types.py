@@ -89,7 +89,7 @@ def test_prose_holds_no_code(text: str) -> None:
 
 
 def test_has_type_dispatches_to_the_kinds_that_only_rank() -> None:
-    assert {"command", "code", "reason", "default"} == PREFERRED_ONLY
+    assert {"command", "code", "reason", "default", "who"} == PREFERRED_ONLY
     assert has_type("command", "$ cargo run", "What command runs it?")
     assert not has_type("command", "Cargo runs it.", "What command runs it?")
     assert has_type("code", "Add `mut`.", "Which keyword?")
@@ -221,6 +221,15 @@ def test_code_asked_for_but_lost_in_the_text_is_no_reason_to_refuse(minilm: Mini
     ranked = score("Which keyword makes a variable mutable?", [passage(text)], minilm)
     assert ranked[0].text.startswith("You can make them mutable")
     assert all(c.typed for c in ranked)  # no sentence holds code, so none is judged on it
+
+
+def test_who_is_answered_by_a_group_when_no_sentence_names_anyone(minilm: MiniLMEmbedder) -> None:
+    text = "The panel meets every year. The panel is made up of representatives appointed by governments."
+    ranked = score("Who is on the panel?", [passage(text)], minilm)
+    assert ranked[0].text.startswith("The panel is made up of representatives") and ranked[0].typed
+    named = text + " Its chair, Hoesung Lee, speaks for the panel."
+    ranked = score("Who speaks for the panel?", [passage(named)], minilm)
+    assert "Hoesung Lee" in ranked[0].text  # a name still wins when a sentence gives one
 
 
 def test_a_reason_that_refers_back_is_quoted_with_what_it_refers_to(minilm: MiniLMEmbedder) -> None:

@@ -6,9 +6,10 @@ sum of money, "what are the names of the generals?" by one that names nobody). Q
 open ("what did Putin say?") are never judged on kind. A question asking for a command or a piece of code
 ("which keyword ...?") prefers a sentence or line holding code, one asking why prefers a sentence that
 gives a reason ("because", "so that", "this keeps ..."), and one asking for a default ("what is the default
-width ...?") a sentence that states one ("width (default `80`) ..."), but none is refused for want of one: text
-from a PDF or a page may have lost the marks that tell code from prose, a reason can be given without a marker,
-and a default without the word.
+width ...?") a sentence that states one ("width (default `80`) ..."), and one asking who a sentence that names
+someone, but none is refused for want of one: text from a PDF or a page may have lost the marks that tell code from
+prose, a reason can be given without a marker, a default without the word, and "who" answered by a group
+("representatives appointed by governments").
 """
 
 from __future__ import annotations
@@ -106,7 +107,9 @@ _LEADING_CLAUSE = re.compile(
 # nouns that name a class of things whose members are called by their own names ("which exception ...?" is
 # answered by "IndexError", "which city ...?" by "Beijing")
 CATEGORY_NOUNS = rf"{_CODE_NOUNS}|{_PEOPLE_NOUNS}|{_PLACE_KINDS}|year|month|day|date|decade|century|time|command"
-PREFERRED_ONLY = frozenset({"command", "code", "reason", "default"})  # kinds that rank sentences but never refuse
+# kinds that rank sentences but never refuse ("who ...?" may be answered by a group: "representatives appointed by
+# governments", "the courts of member states")
+PREFERRED_ONLY = frozenset({"command", "code", "reason", "default", "who"})
 _REASON = re.compile(
     r"\b(because|so that|in order to|due to|as a result|otherwise|the reason|caused by|"
     r"(this|which|that|it) ((will|would|can|may) )?(means?|makes?|keeps?|prevents?|ensures?|avoids?|allows?|lets?|"
