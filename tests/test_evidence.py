@@ -91,6 +91,16 @@ def test_a_dotted_name_of_code_is_a_name_one_part_of_which_must_be_in_the_passag
     assert absent_names("Is it sold in the U.S. or e.g. Canada?", "It is sold in Canada.", []) == frozenset()
 
 
+def test_a_name_joined_by_underscores_is_a_name_of_code_that_must_stand_as_written() -> None:
+    question = 'In argparse, what does action="store_false" do?'  # quoted, and still what is asked about
+    assert absent_names(question, "Use `action='store_true'` to store True.", []) == {"store_false"}
+    assert absent_names(question, "`store_true` and `store_false` store True and False.", []) == frozenset()
+    question = "How do I leave out folders such as node_modules from a recursive glob?"
+    assert absent_names(question, "If recursive is true, `**` matches any files.", []) == {"node_modules"}
+    assert absent_names("What is the default of sort_keys?", "If sort_keys is true, keys are sorted.", []) == set()
+    assert absent_names("Why does __init__ run twice?", "Classes have methods.", []) == frozenset()  # not joined
+
+
 def test_a_name_is_found_stemmed_misspelled_by_one_letter_or_as_initials() -> None:
     assert absent_names("What is the rate of deforestation in Brazil?", "The Brazilian forest shrank.", []) == set()
     assert absent_names("What did Galor and Zeria show?", "Galor and Zeira showed that inequality lasts.", []) == set()

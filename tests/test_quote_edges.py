@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from qa import QA
-from qa.answer.edges import cut_at, whole
+from qa.answer.edges import around, cut_at, whole
 from qa.errors import NotFoundError
 from qa.evaluation.quote_ends import ends_mid_sentence
 from qa.records import Document
@@ -100,3 +100,54 @@ def test_an_llm_answers_citation_of_a_cut_sentence_is_widened_too(make_qa: MakeQ
     assert_grounded(qa, answer)
     assert not answer.refused, answer.text
     assert [c.quote for c in answer.citations] == [LIST]
+
+
+MATCHES = (
+    "get_close_matches(word, possibilities, n=3, cutoff=0.6)\n\n"
+    "Return a list of the best good enough matches of word among the possibilities, a list of sequences.\n\n"
+    "Optional argument n (default 3) is the maximum number of close matches to return; n must be greater than 0.\n\n"
+    "Optional argument cutoff (default 0.6) is a float in the range [0, 1].\n\n"
+    "class SequenceMatcher compares pairs of sequences of any type, so long as the sequence elements are "
+    "hashable. Its algorithm predates, and is a little fancier than, one published in the late 1980s by Ratcliff "
+    "and Obershelp.\n"
+)
+
+
+def test_the_best_passage_is_read_with_the_whole_paragraphs_beside_it() -> None:
+    text = "A long introduction. " * 20 + "\n\n" + MATCHES + "\nNext topic.\n\n" + "Last words. " * 30
+    at = text.index("Optional argument n")
+    end = text.index("\n\nOptional argument cutoff")
+    doc = Document("d", "d.txt", text, 1)
+    passage = make_passage(1, "d", "d.txt", at, end, text[at:end])  # a chunk ending before the cutoff paragraph
+    wide = around(passage, lambda _: doc, 200)
+    assert wide.n == 1 and wide.hit.chunk_id == passage.hit.chunk_id
+    assert text[wide.start : wide.end] == wide.text  # still the document's own words at its own offsets
+    assert wide.start <= at and end <= wide.end
+    assert "Optional argument cutoff (default 0.6)" in wide.text
+    assert wide.text.startswith("get_close_matches(")  # whole paragraphs only
+    assert wide.text.endswith("in the range [0, 1].")
+    assert around(passage, lambda _: doc, 0) == passage
+    whole_doc = around(passage, lambda _: doc, 10_000)
+    assert (whole_doc.start, whole_doc.end) == (0, len(text))
+    changed = Document("d", "d.txt", "Changed. " + text, 1)  # the document changed since the search
+    assert around(passage, lambda _: changed, 200) == passage
+
+    def gone(doc_id: str) -> Document:
+        raise NotFoundError(f"no document {doc_id!r}")
+
+    assert around(passage, gone, 200) == passage
+
+
+def test_an_answer_past_the_edge_of_the_best_passage_is_found(make_qa: MakeQA, tmp_path: Path) -> None:
+    write(tmp_path / "docs" / "difflib.txt", MATCHES)
+    qa = make_qa(backend="extractive", chunk_tokens=30, chunk_overlap=0, k=1)  # one passage: the best
+    assert qa.ingest([tmp_path / "docs"]).chunks_added > 2
+    question = "What is the default cutoff of get_close_matches()?"
+    (hit,) = qa.search(question, 1)
+    assert hit.text == "get_close_matches(word, possibilities, n=3, cutoff=0.6)"  # the answer is chunks away
+    answer = qa.ask(question)
+    assert_grounded(qa, answer)
+    assert not answer.refused, answer.text
+    assert answer.citations[0].quote == "Optional argument cutoff (default 0.6) is a float in the range [0, 1]."
+    first = answer.passages[0]  # the passage shown is the one the quote was read from
+    assert first.start <= answer.citations[0].start and answer.citations[0].end <= first.end

@@ -12,7 +12,7 @@ import pytest
 
 from qa import QA
 from qa.answer.extractive import candidates
-from qa.answer.reading import label, pointer, referent
+from qa.answer.reading import label, pointer, referent, topic
 from qa.ingest.loaders import load
 from qa.records import Hit, Passage, Span
 from qa.text.sentences import units
@@ -147,3 +147,30 @@ def test_labels_are_short_lines_alone_that_end_no_sentence() -> None:
     contents = "Table of Contents\n`hash.update()`\n`hash.digest()`\nOne sentence on its own line.\nAnother.\n"
     found = units(contents)
     assert [label(found, i, contents) for i in range(len(found))] == [True, True, True, False, False]
+
+
+GZIP = (
+    "The mode argument can be 'rb' or 'wb'. The default is 'rb'.\n\n"
+    "The compresslevel argument is an integer from 0 to 9 controlling the level of compression. "
+    "1 is fastest, and 9 is slowest. 0 is no compression. The default is 9.\n\n"
+    "The mtime argument is an optional timestamp. It defaults to the current time.\n"
+)
+
+
+def test_a_default_stated_without_saying_whose_is_read_with_its_paragraphs_first_sentence() -> None:
+    passage = Passage(1, Hit(chunk_id="g-0", span=Span("g", "gzip.txt", 0, len(GZIP), GZIP), score=1.0))
+    read = {c.text: c.context for c in candidates([passage])}
+    assert read["The default is 9."].startswith("The compresslevel argument is an integer")  # read, not quoted
+    assert read["The default is 'rb'."] == "The mode argument can be 'rb' or 'wb'."
+    assert read["It defaults to the current time."] == "The mtime argument is an optional timestamp."
+    assert read["0 is no compression."] == ""  # a sentence that says whose on its own
+    found = units(GZIP)
+    assert topic(found, 0, GZIP) is None  # the paragraph's own first sentence
+
+
+def test_the_default_asked_for_is_the_one_whose_paragraph_names_it(make_qa: MakeQA, tmp_path: Path) -> None:
+    (tmp_path / "gzip.txt").write_text(GZIP, encoding="utf-8")
+    qa = make_qa(backend="extractive")
+    qa.ingest([tmp_path / "gzip.txt"])
+    assert quotes_of(qa, "What is the default compresslevel?")[:1] == ["The default is 9."]
+    assert quotes_of(qa, "What is the default mode?")[:1] == ["The default is 'rb'."]

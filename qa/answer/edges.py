@@ -20,6 +20,7 @@ from qa.text.sentences import units
 
 _ENDS = ".!?…:;\"'”’)]»"
 _REACH = 4000  # characters read beyond the passage for the rest of the sentence
+_PARAGRAPH = "\n\n"
 
 
 def cut_at(passage: Passage, start: int, end: int) -> bool:
@@ -77,3 +78,26 @@ def widened(
         except QAError:
             out.append(c)
     return tuple(out)
+
+
+def around(passage: Passage, document: Callable[[str], Document], reach: int) -> Passage:
+    """The passage with the whole paragraphs next to it that lie within `reach` characters of it each way, read
+    from `document(doc_id)`: a chunk edge may part a function's description from the argument asked about ("Optional
+    argument n (default 3) ..." | "Optional argument cutoff (default 0.6) ..."). Still the document's own text at
+    its own offsets; the passage as it is when the document no longer reads it there."""
+    try:
+        doc = document(passage.doc_id)
+    except QAError:  # the document changed or went since the search
+        return passage
+    text, start, end = doc.text, passage.start, passage.end
+    if text[start:end] != passage.text:
+        return passage
+    before = text.find(_PARAGRAPH, max(0, start - reach), start)
+    first = 0 if start <= reach else before + len(_PARAGRAPH) if before >= 0 else start
+    after = text.rfind(_PARAGRAPH, end, min(len(text), end + reach))
+    last = len(text) if len(text) - end <= reach else after if after >= 0 else end
+    if (first, last) == (start, end):
+        return passage
+    breaks = tuple(b for b in doc.page_starts if first < b < last)
+    span = Span(doc.doc_id, doc.source, first, last, text[first:last], doc.page_at(first), breaks)
+    return replace(passage, hit=replace(passage.hit, span=span))

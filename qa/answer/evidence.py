@@ -47,6 +47,7 @@ _LINKING = frozenset("of the and for de la du von van".split())  # skipped when 
 _QUOTED = re.compile(r"(?<![\w'’])['\"‘“][^'\"‘’“”\n]*['\"’”](?![\w'’])|`[^`\n]*`")
 _CODE_WITH_VALUES = re.compile(r"\S*\w[=(\[]\S*")
 _DOTTED = re.compile(r"(?<![\w.])[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+")  # a dotted name of code: `json.dumps`
+_SNAKE = re.compile(r"(?<![\w.])_*[A-Za-z][A-Za-z0-9]*(?:_+[A-Za-z0-9]+)+_*(?![\w.])")  # `store_false`, `sort_keys`
 _MARKED_CODE = re.compile(r"`[^`\n]+`|^[ \t>]*```", re.M)  # code marked as code: what documentation writes
 # A yes-no question states all it asks ("Is copy.deepcopy() thread-safe if ...?"), so a document that answers it
 # holds most of its words; a wh-question leaves out what it asks for, and a document may answer it in other words.
@@ -118,7 +119,8 @@ def question_names(question: str, common: Collection[str]) -> list[str]:
 def absent_names(question: str, passage: str, context: Sequence[str]) -> frozenset[str]:
     """The names the question gives that the passage does not hold (as words, stemmed, one letter apart or as
     initials); `context` is the text whose lower-case words are common words, not names. A dotted name of code
-    (`pprint.pprint`, `textwrap.shorten`) is a name too: the passage must hold one of its parts as a word."""
+    (`pprint.pprint`, `textwrap.shorten`) is a name too: the passage must hold one of its parts as a word; and so is
+    a name joined by underscores (`store_false`, `node_modules`), quoted or not, which it must hold as written."""
     common = lower_case_words([question, *context])
     lacking = set()
     for name in question_names(question, common):
@@ -130,6 +132,7 @@ def absent_names(question: str, passage: str, context: Sequence[str]) -> frozens
         parts = dotted.lower().split(".")
         if all(len(part) > 1 for part in parts) and not written.intersection(parts):  # not "U.S.", "e.g."
             lacking.add(dotted)
+    lacking.update(name for name in _SNAKE.findall(question) if name.lower() not in written)
     return frozenset(lacking)
 
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from qa.answer.kinds import PREFERRED_ONLY, answer_type, has_type
-from qa.answer.reading import announces, asks, following, headers, label, pointer, referent, rows
+from qa.answer.reading import announces, asks, following, headers, label, pointer, referent, rows, topic
 from qa.index.embedders import Embedder, Encoded, TokenEncoder
 from qa.injection.detect import untrusted
 from qa.records import Passage
@@ -103,7 +103,7 @@ def candidates(
                 if key not in seen and not untrusted(p.text, s, e):
                     seen.add(key)
                     lead = unit.end - s if last > i and not asked else 0  # a question heading: read it all
-                    top = found[header[i]] if i in header else None
+                    top = found[header[i]] if i in header else topic(found, i, p.text)
                     context = p.text[top.start : top.end] if top else ""
                     out.append(Candidate(p, p.start + s, p.start + e, p.text[s:e], lead=lead, context=context))
     return out

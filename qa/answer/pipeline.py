@@ -16,7 +16,7 @@ from typing import Literal
 
 from qa.answer.answerability import MIN_ODDS, relevant
 from qa.answer.citations import label
-from qa.answer.edges import quoted, widened
+from qa.answer.edges import around, quoted, widened
 from qa.answer.extractive import Candidate, Weights, score
 from qa.answer.grounding import REFUSAL_TEXT, Grounded, ground, is_refusal, looks_like_instruction, with_markers
 from qa.answer.kinds import answer_type, has_type
@@ -71,6 +71,7 @@ class Options:
     strict: bool = False
     context_tokens: int = 4096
     answer_tokens: int = 256
+    reach: int = 900  # characters of whole paragraphs the extractive backend reads beyond its best passage
     min_evidence: float = 0.33  # below this the best sentence is not evidence of an answer (chosen on squad2_500)
     min_odds: float = MIN_ODDS  # below these odds that it answers, neither (qa/answer/answerability.py)
     only: DocFilter | None = None  # the documents answers may draw on (None: all)
@@ -105,6 +106,8 @@ class Answerer:
         vector = asked.vector if asked is not None else None
         hits = self._retriever.search(standalone, self._options.k, "hybrid", self._options.only, vector)
         passages = [Passage(i, h) for i, h in enumerate(hits, 1)]
+        if self._generator is None and passages:  # the best passage is read with the paragraphs beside it
+            passages[0] = around(passages[0], self._retriever.document, self._options.reach)
         base = Answer(
             question,
             REFUSAL_TEXT,

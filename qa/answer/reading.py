@@ -34,6 +34,7 @@ _EXAMPLE = re.compile(
 _POINTS = re.compile(r"^\W*(?:see|refer to)\b", re.I)  # "See also ...", "(See section 3.)"
 _STATES = re.compile(r"\w[:=]\s+\S")  # "Capital: Paris", "timeout = 30": a value stated
 _ENDS = re.compile(r"""[.!?…:;]["'”’»)\]*_`]*$""")  # a sentence's last mark, and any closing ones
+_UNNAMED = re.compile(r"^\W*(?:(?:the|its) default(?: value)? is|(?:it )?defaults to)\b", re.I)  # whose, unsaid
 _REFERS = re.compile(
     r"^\W*(?:(?:\w+[ ,]+){0,3}?(?:this|these|such) \w+|the (?:latter|former)\b|(?:it|they) (?!is\b|was\b)\w+)", re.I
 )
@@ -163,3 +164,14 @@ def referent(found: Sequence[Unit], i: int, text: str) -> Unit | None:
         return None
     before = found[i - 1]
     return before if before.kind == "prose" and before.para == unit.para else None
+
+
+def topic(found: Sequence[Unit], i: int, text: str) -> Unit | None:
+    """The sentence that opens the paragraph of `found[i]` when `found[i]` states a default without saying whose
+    ("The compresslevel argument is an integer from 0 to 9 ... `0` is no compression. The default is `9`."): it is
+    read with it, not quoted."""
+    unit = found[i]
+    if unit.kind != "prose" or not _UNNAMED.match(text[unit.start : unit.end]):
+        return None
+    first = next(j for j in range(i + 1) if found[j].para == unit.para)
+    return found[first] if first < i and found[first].kind == "prose" else None

@@ -47,9 +47,11 @@ def _disguised(sentence: str) -> bool:
     return plain is not None and is_instruction(plain)
 
 
-def _flagged(text: str) -> list[tuple[Unit, bool]]:
+@functools.lru_cache(maxsize=256)
+def _flagged(text: str) -> tuple[tuple[Unit, bool], ...]:
     """The units of `text` that are instructions, each with whether it is a bare chat role marker that opens a
-    turn ("<|im_start|>system", "- role: system", "### Instruction:"): the message follows on the next line."""
+    turn ("<|im_start|>system", "- role: system", "### Instruction:"): the message follows on the next line.
+    Kept for the texts read last: a passage is checked for untrusted blocks, then again when it is cited."""
     main = guess_language(text, distinct=True)
     found = units(text)
     labelled = _labelled_groups(text, found)
@@ -58,7 +60,7 @@ def _flagged(text: str) -> list[tuple[Unit, bool]]:
         sentence = text[u.start : u.end]
         if u.group in labelled or is_instruction(sentence) or _switched(sentence, main) or _disguised(sentence):
             out.append((u, opens_turn(sentence) and len(sentence.split()) <= 3))
-    return out
+    return tuple(out)
 
 
 def _labelled_groups(text: str, found: list[Unit]) -> set[int]:
