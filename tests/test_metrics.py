@@ -50,7 +50,22 @@ def test_gold_contained_in_text_or_quotes_as_whole_words() -> None:
     assert metrics.gold_contained("See the quote.", ["the service (HUR) said"], ["hur"])
     assert not metrics.gold_contained("HURRY up", ["churches"], ["HUR"])  # not a whole word
     assert not metrics.gold_contained("anything", ["anything"], [])
-    assert not metrics.gold_contained("a", [], ["the"])  # a gold answer that normalises to nothing never matches
+    assert not metrics.gold_contained("a", [], ["the"])  # a gold answer of words that normalises to nothing
+
+
+def test_a_gold_answer_written_in_symbols_is_found_as_written() -> None:
+    # SQuAD normalisation drops punctuation, so a gold answer in code would otherwise never be found
+    answer = "To get the most compact JSON, you should specify `(',', ':')` to eliminate whitespace [1]."
+    assert metrics.gold_contained(answer, [], ["(',', ':')"])
+    assert metrics.gold_contained("Use the `//` operator [1].", [], ["//"])
+    assert metrics.gold_contained("It ends at `$`.", [], ["$"])
+    assert not metrics.gold_contained("Use `//=` to divide in place [1].", [], ["//"])  # part of another operator
+    assert not metrics.gold_contained("Compare with `<=` [1].", [], ["<"])
+    assert not metrics.gold_contained("Use the `/` operator [1].", [], ["//"])
+    assert not metrics.gold_contained("anything at all", [], [" ", "``"])  # nothing to find
+    assert not metrics.gold_contained("It was reversed in 1776 [1].", [], ["."])  # punctuation, not code
+    assert metrics.gold_contained("The secondary prompt is `...` [1].", [], ["..."])
+    assert metrics.symbols_in("a -> b", "->") and not metrics.symbols_in("a --> b", "->")
 
 
 def test_evidence_retrieved_by_containment_or_coverage() -> None:

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
 EVIDENCE_COVERAGE = 0.8  # share of an evidence sentence's tokens a passage must hold to count as retrieving it
 OVERLAP_F1 = 0.5  # token F1 at which a quote overlaps an evidence sentence
+_OPERATORS = frozenset("!#$%&*+-/<=>?@\\^|~")  # symbols that run together into one operator: `//=`, `<=`
 
 
 def _is_punctuation(ch: str) -> bool:
@@ -34,9 +35,32 @@ def tokens(text: str) -> list[str]:
 
 
 def contains(haystack: str, needle: str) -> bool:
-    """Whether normalised `needle` (non-empty) occurs in normalised `haystack` as whole words."""
+    """Whether normalised `needle` (non-empty) occurs in normalised `haystack` as whole words; a `needle` written
+    in symbols alone, which normalises to nothing, as `symbols_in` finds it."""
     small = normalize(needle)
-    return bool(small) and f" {small} " in f" {normalize(haystack)} "
+    if not small:
+        return symbols_in(haystack, needle)
+    return f" {small} " in f" {normalize(haystack)} "
+
+
+def symbols_in(haystack: str, needle: str) -> bool:
+    """Whether `needle`, written in symbols alone (a gold answer in code: `//`, `$`, `(',', ':')`), occurs in
+    `haystack` as written, spaces and the backticks of inline code aside, and not inside a longer run of operator
+    symbols (`//` in `//=`, `<` in `<=`). A needle with a letter or a digit, or with nothing, is not one; nor is
+    a mark or two of a sentence's punctuation without an operator symbol (a stray "." among SQuAD's answers)."""
+    symbols = " ".join(needle.replace("`", " ").split())
+    if not symbols or any(ch.isalnum() for ch in symbols):
+        return False
+    if len(symbols) < 3 and _OPERATORS.isdisjoint(symbols):
+        return False
+    text = " ".join(haystack.replace("`", "").split())
+    at = text.find(symbols)
+    while at >= 0:
+        end = at + len(symbols)
+        if (at == 0 or text[at - 1] not in _OPERATORS) and (end == len(text) or text[end] not in _OPERATORS):
+            return True
+        at = text.find(symbols, at + 1)
+    return False
 
 
 def exact_match(prediction: str, golds: Sequence[str]) -> float:

@@ -116,7 +116,7 @@ DEFINITIONS: dict[str, str] = {
     "accuracy": "share of all questions handled right: answerable -> answered with a gold answer in the text or "
     "quotes; unanswerable -> refused",
     "gold_contained": "share of answerable questions answered (not refused) with a normalised gold answer, as whole "
-    "words, in the answer text or a quote",
+    "words, in the answer text or a quote (a gold answer written in symbols alone, `//`, as written)",
     "exact_match": "SQuAD exact match of the answer text (markers stripped) against any gold answer, over "
     "answerable questions (a refusal scores 0)",
     "f1": "SQuAD token F1 of the answer text against the best gold answer, over answerable questions "

@@ -39,7 +39,7 @@ def unmasked(sentence: str) -> str | None:
     text = _SPACED.sub(lambda m: m.group(0).replace(" ", ""), text)
     text = re.sub(r" {2,}", " ", text) if text != sentence else text
     text = _DOTTED.sub(lambda m: re.sub(r"[.\-*·]", "", m.group(0)), text)
-    if _mostly_latin(text):
+    if not _FOREIGN.isdisjoint(text) and _mostly_latin(text):  # look-alikes to spell in Latin letters
         text = _WORD.sub(_latin, text)
     words = text.split()
     if len(_LEET_WORD.findall(text)) >= max(3, len(words) // 3):  # leetspeak: most words spelled with digits
