@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from qa.answer.asking import asked_nouns, yes_no
+from qa.answer.asking import asked_nouns, without_source, yes_no
 from qa.answer.extractive import candidates, score
 from qa.answer.kinds import PREFERRED_ONLY, answer_type, has_code, has_command, has_type, new_names
 from qa.index.embedders import MiniLMEmbedder
@@ -246,3 +246,43 @@ def test_a_reason_that_refers_back_is_quoted_with_what_it_refers_to(minilm: Mini
     alone = "The advantage of this approach is that it makes independent timings more comparable."
     assert alone in [c.text for c in candidates([passage(text)])]  # not a "why": it also stands alone
     assert alone not in [c.text for c in candidates([passage(text)], refer_back=True)]
+
+
+@pytest.mark.parametrize(
+    ("question", "read"),
+    [
+        (
+            "According to the argparse tutorial, what value does an optional argument get when it is not given?",
+            "what value does an optional argument get when it is not given?",
+        ),
+        (
+            "What's the longest a line should be, according to the tutorial's coding style advice?",
+            "What's the longest a line should be?",
+        ),
+        ("According to the documentation, is copy.deepcopy() thread-safe?", "is copy.deepcopy() thread-safe?"),
+        ("According to HUR, how many soldiers arrived?", "According to HUR, how many soldiers arrived?"),  # a source
+        ("According to the tutorial?", "According to the tutorial?"),  # nothing would be left
+    ],
+)
+def test_words_naming_only_the_document_to_look_in_are_not_read(question: str, read: str) -> None:
+    assert without_source(question) == read
+
+
+def test_a_page_that_names_itself_does_not_answer_for_naming_it(minilm: MiniLMEmbedder) -> None:
+    intro = (
+        "This tutorial is intended to be a gentle introduction to argparse, the recommended command-line parsing "
+        "module in the Python standard library."
+    )
+    answer = (
+        "Note that by default, if an optional argument isn't used, the relevant variable, in this case "
+        "args.verbosity, is given None as a value, which is the reason it fails the truth test of the if statement."
+    )
+    found = [
+        make_passage(1, "doc", "doc.md", 0, len(intro), intro),
+        make_passage(3, "doc", "doc.md", 900, 900 + len(answer), answer),
+    ]
+    question = (
+        "According to the argparse tutorial, what value does an optional argument get when it is not given on the "
+        "command line?"
+    )
+    assert score(question, found, minilm)[0].text == answer

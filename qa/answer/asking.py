@@ -1,5 +1,6 @@
 """How a question is put, beyond the kind of answer it asks for (qa/answer/kinds.py): whether it asks yes or no,
-and the noun a what/which question asks for by name ("What exit status ...?"). Pure functions on text.
+the noun a what/which question asks for by name ("What exit status ...?"), and what it says only of where to look
+("according to the argparse tutorial"). Pure functions on text.
 """
 
 from __future__ import annotations
@@ -17,6 +18,21 @@ _GENERIC_NOUNS = frozenset(
     "number kind kinds type types name names way ways value values amount part parts sort".split()
 )
 _CATEGORY = re.compile(rf"^(?:{CATEGORY_NOUNS})s?$", re.I)
+# "according to the argparse tutorial", "according to the tutorial's coding style advice": the document, not the
+# answer ("according to HUR" names who said it, which the answer may say too, so it stays)
+_SOURCE = re.compile(
+    r",?\s*\baccording to (?:the |this |its )?(?:[\w.’'-]+ ){0,3}?(?:tutorial|documentation|docs|manual|guide|"
+    r"handbook|faq|how-?to|reference|page|article)(?:['’]s(?: [\w-]+){1,3})?\b,?",
+    re.I,
+)
+
+
+def without_source(question: str) -> str:
+    """The question without what it says only of the document to look in ("According to the argparse tutorial,
+    what value ...?" -> "what value ...?"): those words pull towards a page's introduction, which names the page,
+    rather than towards the answer."""
+    stripped = re.sub(r"\s+(?=[?.!]$)", "", _SOURCE.sub(" ", question).strip())
+    return stripped if stripped != question and len(stripped) > 8 else question
 
 
 def asked_nouns(question: str) -> list[str]:

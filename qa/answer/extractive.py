@@ -20,6 +20,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from qa.answer.asking import without_source
 from qa.answer.kinds import PREFERRED_ONLY, answer_type, has_type
 from qa.answer.reading import announces, asks, following, headers, label, pointer, referent, rows, topic
 from qa.index.embedders import Embedder, Encoded, TokenEncoder
@@ -140,7 +141,10 @@ def score(
     asked: Encoded | None = None,
 ) -> list[Candidate]:
     """Candidates best first, each with its features and combined score. `asked`: the question as `embedder`
-    encodes it, when the caller has it already (it is then not encoded again)."""
+    encodes it, when the caller has it already (it is then not encoded again). Words that only name the document
+    to look in ("according to the argparse tutorial") are not read (qa/answer/asking.py)."""
+    if (reading := without_source(question)) != question:
+        question, asked = reading, None
     kind = answer_type(question)
     titles = bool(_TITLES.search(question))
     pool = candidates(passages, refer_back=kind == "reason", code=kind in ("code", "command"), titles=titles)
