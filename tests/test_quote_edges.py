@@ -4,15 +4,16 @@ mid-sentence. The extractive answer, and an LLM answer's citation, quote it whol
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from qa import QA
 from qa.answer.edges import around, cut_at, whole
-from qa.errors import NotFoundError
+from qa.errors import NotFoundError, StoreError
 from qa.evaluation.quote_ends import ends_mid_sentence
-from qa.records import Document
+from qa.records import Document, Span
 from tests.conftest import MakeQA, write
 from tests.fake_openai import assert_grounded, serve
 from tests.records import make_passage
@@ -117,25 +118,30 @@ def test_the_best_passage_is_read_with_the_whole_paragraphs_beside_it() -> None:
     text = "A long introduction. " * 20 + "\n\n" + MATCHES + "\nNext topic.\n\n" + "Last words. " * 30
     at = text.index("Optional argument n")
     end = text.index("\n\nOptional argument cutoff")
-    doc = Document("d", "d.txt", text, 1)
     passage = make_passage(1, "d", "d.txt", at, end, text[at:end])  # a chunk ending before the cutoff paragraph
-    wide = around(passage, lambda _: doc, 200)
+
+    def window(lo: int, hi: int) -> Callable[[str, int], Span | None]:
+        return lambda chunk_id, chars: Span("d", "d.txt", lo, hi, text[lo:hi])  # the chunks around it, as stored
+
+    wide = around(passage, window(at - 300, end + 300), 200)
     assert wide.n == 1 and wide.hit.chunk_id == passage.hit.chunk_id
     assert text[wide.start : wide.end] == wide.text  # still the document's own words at its own offsets
     assert wide.start <= at and end <= wide.end
     assert "Optional argument cutoff (default 0.6)" in wide.text
     assert wide.text.startswith("get_close_matches(")  # whole paragraphs only
     assert wide.text.endswith("in the range [0, 1].")
-    assert around(passage, lambda _: doc, 0) == passage
-    whole_doc = around(passage, lambda _: doc, 10_000)
-    assert (whole_doc.start, whole_doc.end) == (0, len(text))
-    changed = Document("d", "d.txt", "Changed. " + text, 1)  # the document changed since the search
-    assert around(passage, lambda _: changed, 200) == passage
+    assert around(passage, window(at - 300, end + 300), 0) == passage
+    assert around(passage, window(at, end), 200) == passage  # nothing beside it was read
+    whole_start = around(passage, window(0, end), 10_000)
+    assert whole_start.start == 0  # the document's start is a paragraph's start
+    assert around(passage, lambda *_: None, 200) == passage  # the chunk is gone
+    changed = "Changed. " + text  # the document changed since the search
+    assert around(passage, lambda *_: Span("d", "d.txt", 0, len(changed), changed), 200) == passage
 
-    def gone(doc_id: str) -> Document:
-        raise NotFoundError(f"no document {doc_id!r}")
+    def unreadable(chunk_id: str, chars: int) -> Span | None:
+        raise StoreError("the store cannot be read")
 
-    assert around(passage, gone, 200) == passage
+    assert around(passage, unreadable, 200) == passage
 
 
 def test_an_answer_past_the_edge_of_the_best_passage_is_found(make_qa: MakeQA, tmp_path: Path) -> None:

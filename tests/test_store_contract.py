@@ -319,6 +319,21 @@ def test_small_chunks_tile_the_document_exactly(make_qa: MakeQA, corpus: Path, n
     assert_hits_point_into_documents(index, hits)
 
 
+def test_a_chunk_is_read_with_its_neighbours_without_reading_the_whole_document(make_qa: MakeQA, corpus: Path) -> None:
+    index = make_qa(chunk_tokens=24, chunk_overlap=6)
+    index.ingest([corpus / SEED.name])
+    document = index.document(doc_id_for(corpus / SEED.name))
+    assert document.chunks >= 8
+    end = len(document.text.rstrip())  # where the last chunk ends
+    for hit in index.search("What did Putin say about the satellite images?", k=10):
+        for chars in (0, 300):
+            window = index.store.window(hit.chunk_id, chars)
+            assert window is not None and window.doc_id == hit.doc_id
+            assert document.text[window.start : window.end] == window.text  # the document's own text
+            assert window.start <= max(0, hit.start - chars) and min(hit.end + chars, end) <= window.end
+    assert index.store.window("no-such-chunk", 300) is None
+
+
 def hnsw_of(settings: qa.Settings) -> dict[str, object]:
     return dict(make_client(settings).get_collection(settings.collection).configuration["hnsw"])
 

@@ -80,24 +80,28 @@ def widened(
     return tuple(out)
 
 
-def around(passage: Passage, document: Callable[[str], Document], reach: int) -> Passage:
+def around(passage: Passage, window: Callable[[str, int], Span | None], reach: int) -> Passage:
     """The passage with the whole paragraphs next to it that lie within `reach` characters of it each way, read
-    from `document(doc_id)`: a chunk edge may part a function's description from the argument asked about ("Optional
-    argument n (default 3) ..." | "Optional argument cutoff (default 0.6) ..."). Still the document's own text at
-    its own offsets; the passage as it is when the document no longer reads it there."""
+    from `window(chunk_id, reach)` (its chunk and the chunks beside it): a chunk edge may part a function's description
+    from the argument asked about ("Optional argument n (default 3) ..." | "Optional argument cutoff (default 0.6)
+    ..."). Still the document's own text at its own offsets; the passage as it is when its document no longer
+    reads it there."""
     try:
-        doc = document(passage.doc_id)
-    except QAError:  # the document changed or went since the search
+        wide = window(passage.hit.chunk_id, reach)
+    except QAError:  # the store could not be read: answer from the passage as found
         return passage
-    text, start, end = doc.text, passage.start, passage.end
-    if text[start:end] != passage.text:
+    start, end = passage.start, passage.end
+    if (
+        wide is None
+        or not wide.start <= start <= end <= wide.end
+        or wide.text[start - wide.start : end - wide.start] != passage.text
+    ):
         return passage
-    before = text.find(_PARAGRAPH, max(0, start - reach), start)
-    first = 0 if start <= reach else before + len(_PARAGRAPH) if before >= 0 else start
-    after = text.rfind(_PARAGRAPH, end, min(len(text), end + reach))
-    last = len(text) if len(text) - end <= reach else after if after >= 0 else end
-    if (first, last) == (start, end):
+    text, at = wide.text, wide.start
+    before = text.find(_PARAGRAPH, max(0, start - reach - at), start - at)
+    first = 0 if at == 0 and start <= reach else before + len(_PARAGRAPH) if before >= 0 else start - at
+    after = text.rfind(_PARAGRAPH, end - at, end + reach - at)
+    last = after if after >= 0 else end - at
+    if (at + first, at + last) == (start, end):
         return passage
-    breaks = tuple(b for b in doc.page_starts if first < b < last)
-    span = Span(doc.doc_id, doc.source, first, last, text[first:last], doc.page_at(first), breaks)
-    return replace(passage, hit=replace(passage.hit, span=span))
+    return replace(passage, hit=replace(passage.hit, span=wide.within(first, last)))

@@ -107,7 +107,7 @@ class Answerer:
         hits = self._retriever.search(standalone, self._options.k, "hybrid", self._options.only, vector)
         passages = [Passage(i, h) for i, h in enumerate(hits, 1)]
         if self._generator is None and passages:  # the best passage is read with the paragraphs beside it
-            passages[0] = around(passages[0], self._retriever.document, self._options.reach)
+            passages[0] = around(passages[0], self._retriever.window, self._options.reach)
         base = Answer(
             question,
             REFUSAL_TEXT,

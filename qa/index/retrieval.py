@@ -21,7 +21,7 @@ from qa.index.exact import EXACT_AT_MOST, ExactIndex, VectorSource
 from qa.index.lexical import LexicalIndex
 from qa.index.lexical_sync import refresh
 from qa.index.store import ChunkStore
-from qa.records import Chunk, DocFilter, Document, Hit
+from qa.records import Chunk, DocFilter, Document, Hit, Span
 
 RRF_K = 60
 
@@ -108,6 +108,11 @@ class Retriever:
     def document(self, doc_id: str) -> Document:
         """A whole stored document (to read a sentence past the edge of a passage)."""
         return self._store.document(doc_id)
+
+    def window(self, chunk_id: str, chars: int) -> Span | None:
+        """The chunk's span widened by the chunks of its document that hold the `chars` characters before and
+        after it, read without reading the whole document (None: the chunk is gone)."""
+        return self._store.window(chunk_id, chars)
 
     def search(
         self,

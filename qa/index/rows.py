@@ -1,5 +1,6 @@
 """Chroma's rows and qa's records: a stored chunk's metadata, the chunk read back from it, a document's text
-rebuilt from its chunks, and the `where` filter of a document filter."""
+rebuilt from its chunks, the chunks around one joined into one span, and the `where` filter of a document
+filter."""
 
 from __future__ import annotations
 
@@ -87,3 +88,46 @@ def rebuild(rows: list[tuple[str, Metadata]]) -> tuple[str, tuple[int, ...]]:
         cursor = int(meta["end"]) + len(gap)
         page_starts.update(json.loads(meta.get("page_starts", "[]")))
     return "".join(parts), tuple(sorted(page_starts))
+
+
+def neighbours_where(meta: Metadata, chars: int) -> dict[str, Any]:
+    """Chroma's `where` filter on the chunks of the same document version as the chunk of `meta` that hold some
+    of the `chars` characters before or after it."""
+    return {
+        "$and": [
+            {"doc_id": meta["doc_id"]},
+            {"version": meta["version"]},
+            {"end": {"$gte": int(meta["start"]) - chars}},
+            {"start": {"$lte": int(meta["end"]) + chars}},
+        ]
+    }
+
+
+def joined(rows: list[tuple[str, Metadata]]) -> Span | None:
+    """The span that consecutive chunks of one document version cover, from the first one's start to the last
+    one's end, as `rebuild` joins them (each adds what the one before did not cover, then its `gap`); None when
+    they are not consecutive (a chunk missing between them) or there are none."""
+    rows = sorted(rows, key=lambda row: int(row[1]["index"]))
+    indexes = [int(meta["index"]) for _, meta in rows]
+    if not indexes or indexes != list(range(indexes[0], indexes[0] + len(indexes))):
+        return None
+    first, last = rows[0][1], rows[-1][1]
+    parts: list[str] = []
+    cursor = start = int(first["start"])
+    breaks: set[int] = set()
+    for text, meta in rows:
+        parts.append(text[max(0, cursor - int(meta["start"])) :])
+        cursor = int(meta["end"])
+        if meta is not last:
+            parts.append(str(meta["gap"]))
+            cursor += len(str(meta["gap"]))
+        # where pages begin: inside the chunks, and in the whitespace between them (an empty page too)
+        breaks.update(json.loads(meta.get("page_breaks", "[]")), json.loads(meta.get("page_starts", "[]")))
+    text = "".join(parts)
+    if start + len(text) != int(last["end"]):
+        return None
+    page, end = first.get("page"), int(last["end"])
+    inside = tuple(sorted(b for b in breaks if start < b < end))
+    return Span(
+        str(first["doc_id"]), str(first["source"]), start, end, text, int(page) if page is not None else None, inside
+    )

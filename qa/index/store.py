@@ -20,9 +20,9 @@ import numpy as np
 from qa.errors import EmbedderMismatchError, NotFoundError, StoreError
 from qa.index.changes import Change, ChangeLog, InChroma, InProcess
 from qa.index.freshness import RECHECK_S, Freshness, wrote
-from qa.index.rows import Metadata, chunk_from, doc_where, metadata_of, rebuild
+from qa.index.rows import Metadata, chunk_from, doc_where, joined, metadata_of, neighbours_where, rebuild
 from qa.index.rows import StoredChunk as StoredChunk  # where ingestion and the tests take it from
-from qa.records import Chunk, DocFilter, DocInfo, Document
+from qa.records import Chunk, DocFilter, DocInfo, Document, Span
 
 if TYPE_CHECKING:
     from chromadb.api import ClientAPI
@@ -41,6 +41,7 @@ class ChunkStore(Protocol):
     def count(self) -> int: ...
     def documents(self) -> list[DocInfo]: ...
     def document(self, doc_id: str) -> Document: ...
+    def window(self, chunk_id: str, chars: int) -> Span | None: ...
     def all_texts(self) -> Iterator[tuple[str, str]]: ...
     def all_rows(self) -> Iterator[tuple[str, str, str]]: ...
     def revision(self) -> str: ...
@@ -102,8 +103,7 @@ class ChromaStore:
             self.touch()
 
     def _search_wider(self, ef_search: int) -> None:
-        """Raise the collection's `ef_search` to at least this (a collection made before qa chose it has
-        Chroma's 100). Searching wider changes no stored data: the upgrade is safe and idempotent."""
+        """Raise `ef_search` to at least this (an older collection has Chroma's 100): safe, changes no data."""
         current = ((self._collection.configuration or {}).get("hnsw") or {}).get("ef_search")
         if current is not None and int(current) < ef_search:
             self._collection.modify(configuration={"hnsw": {"ef_search": ef_search}})
@@ -210,6 +210,12 @@ class ChromaStore:
         if len(text) != int(meta["doc_chars"]):
             raise StoreError(f"document {doc_id} could not be rebuilt from its chunks; run `qa ingest` again")
         return Document(doc_id, str(meta["source"]), text, len(rows), page_starts)
+
+    def window(self, chunk_id: str, chars: int) -> Span | None:
+        """The chunk's span widened by the chunks holding the `chars` characters each way (None: it is gone)."""
+        found = self._collection.get(ids=[chunk_id], include=["metadatas"])["metadatas"]
+        rows = self._metadatas(where=neighbours_where(dict(found[0]), chars), include_text=True) if found else ()
+        return joined([(text or "", meta) for _, text, meta in rows]) if found else None
 
     def count(self) -> int:
         """How many chunks the collection holds (0: no documents), as of the latest reading (see `revision`)."""
