@@ -224,6 +224,7 @@ class QA:
             context_tokens=settings.context_tokens,
             answer_tokens=settings.answer_tokens,
             refuse_at=settings.refuse_at,
+            min_odds=settings.min_odds,
             only=self.select(docs, exclude_docs),
         )
         generator = self._generators[name]

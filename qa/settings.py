@@ -78,6 +78,14 @@ class Settings:
             "QA_REFUSE_AT",
         ),
     )
+    min_odds: float = field(
+        default=0.1,
+        metadata=_doc(
+            "the extractive backend answers only when its odds that the best sentence answers are at least this "
+            "(higher: fewer wrong answers and more refusals of questions it could answer); 0 leaves it to the rules",
+            "QA_MIN_ODDS",
+        ),
+    )
     llm_threads: int = field(
         default_factory=usable_cores,
         metadata=_doc(
@@ -119,6 +127,8 @@ class Settings:
             raise ConfigError(f"QA_MAX_QUESTION_CHARS={self.max_question_chars} must be 1 or more")
         if not 0.0 <= self.refuse_at <= 1.0:
             raise ConfigError(f"QA_REFUSE_AT={self.refuse_at:g} is not a probability; set it between 0 and 1")
+        if not 0.0 <= self.min_odds <= 1.0:
+            raise ConfigError(f"QA_MIN_ODDS={self.min_odds:g} is not a probability; set it between 0 and 1")
         if self.llm_threads < 1:
             raise ConfigError(f"QA_LLM_THREADS={self.llm_threads} is not a thread count; set it to 1 or more")
 

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 import numpy as np
 
 from qa.errors import BackendError, ConfigError, redact
+from qa.index.memo import Memo
 from qa.settings import OPENAI_URL
 
 if TYPE_CHECKING:
@@ -28,6 +29,8 @@ MINILM_MAX_TOKENS = 256  # wordpieces the model reads, [CLS] and [SEP] included
 # Wordpieces per model call (rows x padded width). Per row, CPU time falls with batching for short windows
 # (about half at 16 wordpieces in batches of 8) and rises for long ones (batches of 16 at 256 cost more each).
 BATCH_TOKENS = 512
+# Wordpieces of encoded texts kept in memory (qa/index/memo.py): at 384 float32 numbers each, about 50 MB
+MEMO_WORDPIECES = 32_768
 
 
 class Embedder(Protocol):
@@ -92,7 +95,8 @@ class MiniLMEmbedder:
     `batch_tokens` wordpieces (rows times width), so a batch pads little, and `threads` batches run at
     once, each on one core: on 2 cores this embeds squad2_500 about twice as fast as one model call at a
     time using both cores (benchmarks/README.md). Padding changes no vector: the model masks it, and a
-    window's vector is the same alone or in any batch (tests/test_ingest_speedups.py).
+    window's vector is the same alone or in any batch (tests/test_ingest_speedups.py). `encode` (the extractive
+    backend's reading of sentences) keeps what it made of the texts it read last (qa/index/memo.py).
     """
 
     name = "all-MiniLM-L6-v2-int8"
@@ -103,6 +107,7 @@ class MiniLMEmbedder:
         self._batch_tokens = batch_tokens
         self._lock = threading.Lock()
         self._loaded: tuple[tokenizers.Tokenizer, onnxruntime.InferenceSession] | None = None
+        self._memo: Memo[Encoded] = Memo(MEMO_WORDPIECES)
 
     def _load(self) -> tuple[tokenizers.Tokenizer, onnxruntime.InferenceSession]:
         """The tokenizer and the ONNX session, checked and loaded on first use (listing documents needs
@@ -159,27 +164,40 @@ class MiniLMEmbedder:
 
     def encode(self, texts: Sequence[str]) -> list[Encoded]:
         """Each text's vector and its wordpieces' vectors, from one pass of the model (windows past 256
-        wordpieces, as `embed` reads them)."""
+        wordpieces, as `embed` reads them). A text encoded lately is taken from memory; the others are
+        encoded one per call, `threads` calls at once."""
+        found = [self._memo.get(text) for text in texts]
+        missing = [i for i, e in enumerate(found) if e is None]
+        if len(missing) > 1 and self._threads > 1:
+            with ThreadPoolExecutor(min(self._threads, len(missing)), thread_name_prefix="qa-encode") as pool:
+                fresh = list(pool.map(self._encode_one, [texts[i] for i in missing]))
+        else:
+            fresh = [self._encode_one(texts[i]) for i in missing]
+        for i, encoded in zip(missing, fresh, strict=True):
+            found[i] = encoded
+            self._memo.put(texts[i], encoded, len(encoded.words) + 1)
+        return [e for e in found if e is not None]
+
+    def forget(self) -> None:
+        """Drop the encoded texts kept in memory (the next `encode` runs the model for each)."""
+        self._memo.clear()
+
+    def _encode_one(self, text: str) -> Encoded:
         size = MINILM_MAX_TOKENS - 2
-        found = []
-        for text, encoding in zip(texts, self._load()[0].encode_batch(list(texts)), strict=True):
-            cls, body, sep = encoding.ids[0], encoding.ids[1:-1], encoding.ids[-1]
-            total = np.zeros(self.dim, dtype=np.float64)
-            pieces = []
-            for offset in range(0, max(len(body), 1), size):
-                hidden = self._hidden([[cls, *body[offset : offset + size], sep]])[0][0]
-                total += hidden.sum(axis=0)
-                pieces.append(hidden[1:-1])
-            tokens = np.concatenate(pieces) if pieces else np.zeros((0, self.dim), dtype=np.float32)
-            spans = [(encoding.word_to_chars(w) if w is not None else None) or (0, 0) for w in encoding.word_ids[1:-1]]
-            found.append(
-                Encoded(
-                    _normalised(total[None, :].astype(np.float32))[0],
-                    _normalised(tokens.astype(np.float32)),
-                    tuple(text[start:end] for start, end in spans),
-                )
-            )
-        return found
+        encoding = self._load()[0].encode(text)
+        cls, body, sep = encoding.ids[0], encoding.ids[1:-1], encoding.ids[-1]
+        total = np.zeros(self.dim, dtype=np.float64)
+        pieces = []
+        for offset in range(0, max(len(body), 1), size):
+            hidden = self._hidden([[cls, *body[offset : offset + size], sep]])[0][0]
+            total += hidden.sum(axis=0)
+            pieces.append(hidden[1:-1])
+        tokens = np.concatenate(pieces) if pieces else np.zeros((0, self.dim), dtype=np.float32)
+        spans = [(encoding.word_to_chars(w) if w is not None else None) or (0, 0) for w in encoding.word_ids[1:-1]]
+        vector, rows = _normalised(total[None, :].astype(np.float32))[0], _normalised(tokens.astype(np.float32))
+        vector.setflags(write=False)  # kept in memory and handed out again: read-only
+        rows.setflags(write=False)
+        return Encoded(vector, rows, tuple(text[start:end] for start, end in spans))
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
