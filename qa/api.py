@@ -31,7 +31,7 @@ class AskOptions(TypedDict, total=False):
 
     backend: str | None  # auto, openai, llama or extractive
     k: int | None  # passages to answer from
-    strict: bool | None  # refuse rather than show a sentence no passage supports
+    strict: bool | None  # refuse rather than show a sentence no passage supports; extractive: odds of 0.3 or more
     docs: Iterable[str] | None  # answer only from these documents (ids, paths or globs on the path)
     exclude_docs: Iterable[str] | None  # never from these documents (ids, paths or globs on the path)
 

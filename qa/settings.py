@@ -94,7 +94,14 @@ class Settings:
             "QA_LLM_THREADS",
         ),
     )
-    strict: bool = field(default=False, metadata=_doc("refuse answers with unsupported sentences", "QA_STRICT"))
+    strict: bool = field(
+        default=False,
+        metadata=_doc(
+            "refuse answers with unsupported sentences; the extractive backend answers only at odds of 0.3 or more "
+            "(QA_MIN_ODDS when higher)",
+            "QA_STRICT",
+        ),
+    )
     log: bool = field(
         default=True,
         metadata=_doc(

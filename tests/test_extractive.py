@@ -128,6 +128,17 @@ def test_the_odds_an_answer_needs_are_a_setting(make_qa: MakeQA, seed_folder: Pa
     assert make_qa(backend="extractive", min_odds=1.0).ask(question).refused  # no sentence is that sure
 
 
+def test_strict_asks_the_extractive_backend_for_higher_odds(seed_qa: QA) -> None:
+    """Its answers are all quoted, so under --strict it answers only when it is surer: a question it answers at
+    middling odds (with a sentence about the Kremlin's right to cooperate, not the pledge) is refused, a sure one
+    is not."""
+    middling = "What do Moscow and Pyongyang pledge to each other if one of them is attacked?"
+    assert not seed_qa.ask(middling).refused
+    assert seed_qa.ask(middling, strict=True).refused
+    sure = seed_qa.ask("Who oversees the training of the North Korean troops?", strict=True)
+    assert not sure.refused and "Yevkurov" in sure.text
+
+
 @pytest.mark.parametrize(
     "question",
     [

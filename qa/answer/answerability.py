@@ -55,6 +55,11 @@ BIAS = -7.0349
 # Below these odds the best sentence is not taken for an answer. Chosen on the tuning questions (5-fold cross
 # validation) as the highest at which the held-out folds keep 99% of the right answers that the rules let through.
 MIN_ODDS = 0.1
+# Under `--strict` (QA_STRICT) at least these odds, for users who would rather have a refusal than a wrong answer.
+# Chosen on the tuning sets with eval/refusal_curve.py as the lowest of 0.1, 0.2, ... at which squad2_500's first
+# half is refused 75% of the time without its gold documents (0.2: 70.6%, 0.3: 84.9%) and pydocs_tune2's
+# unanswerable questions 70% (0.2: 60.0%, 0.3: 80.0%); what it costs in right answers is in eval/README.md.
+STRICT_MIN_ODDS = 0.3
 
 
 def signals(ranked: Sequence[Candidate], passages: Sequence[Passage], evidence: Evidence) -> Signals:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from itertools import count
 from typing import Literal
 
-from qa.answer.answerability import MIN_ODDS, relevant
+from qa.answer.answerability import MIN_ODDS, STRICT_MIN_ODDS, relevant
 from qa.answer.citations import label
 from qa.answer.edges import around, quoted, widened
 from qa.answer.extractive import Candidate, Weights, score
@@ -68,7 +68,7 @@ def _turn(item: dict[str, str]) -> Turn:
 @dataclass(frozen=True)
 class Options:
     k: int = 5
-    strict: bool = False
+    strict: bool = False  # refuse an LLM answer with an unsupported sentence; extractive: odds of STRICT_MIN_ODDS
     context_tokens: int = 4096
     answer_tokens: int = 256
     reach: int = 900  # characters of whole paragraphs the extractive backend reads beyond its best passage
@@ -123,7 +123,8 @@ class Answerer:
             ranked = score(standalone, passages, self._reader, asked=asked)
             ranked = [c for c in ranked if not looks_like_instruction(c.text)]
             options = self._options
-            if not relevant(standalone, ranked, passages, options.min_evidence, options.min_odds):
+            floor = max(options.min_odds, STRICT_MIN_ODDS) if options.strict else options.min_odds
+            if not relevant(standalone, ranked, passages, options.min_evidence, floor):
                 yield self._finish(base, started)
                 return
             answer = self._extractive(base, ranked)

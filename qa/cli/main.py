@@ -48,7 +48,12 @@ def _parser() -> argparse.ArgumentParser:
             cmd.add_argument("--log", action="store_true", help="record the answer in HOME/log.jsonl (see `qa log`)")
         cmd.add_argument("--backend", choices=BACKENDS, help="(QA_BACKEND)")
         cmd.add_argument("-k", type=int, help="passages to answer from (QA_K; default 5)")
-        cmd.add_argument("--strict", action="store_true", default=None, help="refuse if any sentence is unsupported")
+        cmd.add_argument(
+            "--strict",
+            action="store_true",
+            default=None,
+            help="refuse if any sentence is unsupported; extractive: answer only at odds of 0.3 or more",
+        )
         _add_doc_filter(cmd)
 
     from qa.evaluation.cli import add_eval_commands

@@ -30,7 +30,12 @@ class AskRequest(BaseModel):
     history: list[Turn] = Field(default_factory=list, description="earlier turns of the conversation, oldest first")
     k: int | None = Field(default=None, ge=1, le=100, description="passages to answer from (default: QA_K)")
     backend: Backend | None = Field(default=None, description="who writes the answer (default: QA_BACKEND)")
-    strict: bool | None = Field(default=None, description="refuse if any sentence is unsupported (default: QA_STRICT)")
+    strict: bool | None = Field(
+        default=None,
+        description=(
+            "refuse if any sentence is unsupported; extractive: answer only at odds of 0.3 or more (default: QA_STRICT)"
+        ),
+    )
     stream: bool = Field(default=False, description="server-sent events: `delta`s, then one `answer` (or `error`)")
     docs: DocNames | None = Field(default=None, description=DOCS)
     exclude_docs: DocNames | None = Field(default=None, description=EXCLUDE_DOCS)

@@ -65,7 +65,10 @@ class ChatRequest(BaseModel):
     stream_options: StreamOptions | None = None
     k: int | None = Field(default=None, ge=1, le=100, description="qa extension: passages to answer from")
     backend: Backend | None = Field(default=None, description="qa extension: who writes the answer")
-    strict: bool | None = Field(default=None, description="qa extension: refuse unsupported sentences")
+    strict: bool | None = Field(
+        default=None,
+        description="qa extension: refuse unsupported sentences; extractive: answer only at odds of 0.3 or more",
+    )
     docs: DocNames | None = Field(default=None, description=f"qa extension: {DOCS}")
     exclude_docs: DocNames | None = Field(default=None, description=f"qa extension: {EXCLUDE_DOCS}")
 
