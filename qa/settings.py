@@ -132,10 +132,9 @@ class Settings:
             raise ConfigError("QA_K, QA_MAX_FILE_MB and QA_TIMEOUT must be positive")
         if self.max_question_chars < 1:
             raise ConfigError(f"QA_MAX_QUESTION_CHARS={self.max_question_chars} must be 1 or more")
-        if not 0.0 <= self.refuse_at <= 1.0:
-            raise ConfigError(f"QA_REFUSE_AT={self.refuse_at:g} is not a probability; set it between 0 and 1")
-        if not 0.0 <= self.min_odds <= 1.0:
-            raise ConfigError(f"QA_MIN_ODDS={self.min_odds:g} is not a probability; set it between 0 and 1")
+        for variable, odds in (("QA_REFUSE_AT", self.refuse_at), ("QA_MIN_ODDS", self.min_odds)):
+            if not 0.0 <= odds <= 1.0:
+                raise ConfigError(f"{variable}={odds:g} is not a probability; set it between 0 and 1")
         if self.llm_threads < 1:
             raise ConfigError(f"QA_LLM_THREADS={self.llm_threads} is not a thread count; set it to 1 or more")
 

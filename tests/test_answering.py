@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from qa import QA, BackendError, ConfigError, QAError, Settings
+from qa.answer.answerability import MIN_ODDS
 from qa.answer.grounding import REFUSAL_TEXT
 from qa.answer.pipeline import ANSWER_REMINDER, REFUSE_AT, REMINDER, in_document_order, prompt
 from qa.records import Answer, Passage
@@ -247,12 +248,18 @@ def test_a_likely_answer_keeps_the_usual_prompt(openai_qa: OpenAIQA, server: Fak
     assert prompt_parts(server.user_prompt())[1] == REMINDER
 
 
-def test_the_refusal_threshold_is_a_setting(openai_qa: OpenAIQA, server: FakeOpenAI) -> None:
-    assert Settings().refuse_at == REFUSE_AT
-    assert Settings.from_env({"QA_REFUSE_AT": "0.6"}).refuse_at == 0.6
+@pytest.mark.parametrize(
+    ("name", "variable", "default"), [("refuse_at", "QA_REFUSE_AT", REFUSE_AT), ("min_odds", "QA_MIN_ODDS", MIN_ODDS)]
+)
+def test_a_threshold_setting_is_a_probability(name: str, variable: str, default: float) -> None:
+    assert getattr(Settings(), name) == default
+    assert getattr(Settings.from_env({variable: "0.6"}), name) == 0.6
     for wrong in ("1.5", "-0.1", "half"):
-        with pytest.raises(ConfigError, match="QA_REFUSE_AT"):
-            Settings.from_env({"QA_REFUSE_AT": wrong})
+        with pytest.raises(ConfigError, match=variable):
+            Settings.from_env({variable: wrong})
+
+
+def test_the_refusal_threshold_is_a_setting(openai_qa: OpenAIQA, server: FakeOpenAI) -> None:
     server.first_token_odds = {"NOT": 0.4, "Yun": 0.3, "The": 0.3}
     server.reply(citing("Yunus-bek Yevkurov oversees the training [{n}]."), times=2)
     assert openai_qa().ask(SEED_QUESTION).refused  # 0.4 >= 0.25

@@ -17,6 +17,8 @@ import numpy as np
 import pytest
 
 from qa import QA, Settings
+from qa.answer.answerability import MIN_ODDS
+from qa.answer.pipeline import REFUSE_AT
 from qa.evaluation.cli import add_eval_commands, run_eval
 from qa.evaluation.comparison import compare
 from qa.evaluation.questions import load_questions, sample
@@ -86,6 +88,9 @@ def test_the_run_folder_holds_results_summary_report_and_plots(runs: tuple[RunSu
     assert summary["counts"]["questions"] == LIMIT
     assert summary["metrics"]["without_gold_refused"] is None and not summary["config"]["without_gold"]
     assert all(r["without_gold"] is None for r in results)  # not asked for
+    c = summary["config"]
+    assert (c["strict"], c["min_odds"], c["refuse_at"]) == (False, MIN_ODDS, REFUSE_AT)
+    assert f"strict: off, QA_MIN_ODDS {MIN_ODDS:g}, QA_REFUSE_AT {REFUSE_AT:g}" in (out / "report.md").read_text()
     cited = [c for r in results for c in r["citations"]]
     assert cited and all(isinstance(c["ends_mid_sentence"], bool) for c in cited)
     mid = sum(c["ends_mid_sentence"] for c in cited)
@@ -319,6 +324,28 @@ def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="qa", parents=[common])
     add_eval_commands(top.add_subparsers(dest="command", required=True), common)
     return top
+
+
+def test_a_strict_run_asks_the_extractive_backend_for_higher_odds_and_says_so(
+    runs: tuple[RunSummary, RunSummary], work: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in [n for n in os.environ if n.startswith("QA_")]:
+        monkeypatch.delenv(name)
+    row = {"id": "pledge", "question": "What do Moscow and Pyongyang pledge to each other if one of them is attacked?",
+           "answers": ["mutual assistance in case of aggression"], "doc_ids": ["north-korean-troops-in-kursk"],
+           "evidence": [], "answerable": True}  # fmt: skip
+    questions = work / "pledge.jsonl"
+    questions.write_text(json.dumps(row) + "\n", encoding="utf-8")
+    refused = {}
+    for flags in ([], ["--strict"]):
+        out = work / f"pledge{len(flags)}"
+        argv = ["eval", str(questions), "--docs", str(DOCS), "--out", str(out), "--home", str(work / "home"), *flags]
+        assert run_eval(parser().parse_args(argv)) == 0
+        summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+        assert summary["config"]["strict"] is bool(flags)
+        assert ("strict: on" in (out / "report.md").read_text()) is bool(flags)
+        refused[bool(flags)] = summary["counts"]["refused"]
+    assert refused == {False: 0, True: 1}  # answered (with the Kremlin's right to cooperate) only when not strict
 
 
 def test_both_eval_forms_parse() -> None:

@@ -11,12 +11,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from qa import QA, Settings
-from qa.answer.answerability import MIN_ODDS
+from qa import QA
 from qa.answer.extractive import alignment
 from qa.answer.kinds import answer_type, has_type, people, places
 from qa.answer.reading import announces, following
-from qa.errors import ConfigError
 from qa.index.embedders import MiniLMEmbedder
 from qa.text.sentences import units
 from tests.conftest import SEED, MakeQA
@@ -116,11 +114,6 @@ def seed_qa(make_qa: MakeQA, seed_folder: Path) -> QA:
 
 
 def test_the_odds_an_answer_needs_are_a_setting(make_qa: MakeQA, seed_folder: Path) -> None:
-    assert Settings().min_odds == MIN_ODDS
-    assert Settings.from_env({"QA_MIN_ODDS": "0.4"}).min_odds == 0.4
-    for wrong in ("1.5", "-0.1", "half"):
-        with pytest.raises(ConfigError, match="QA_MIN_ODDS"):
-            Settings.from_env({"QA_MIN_ODDS": wrong})
     question = "Who oversees the training of the North Korean troops?"
     usual = make_qa(backend="extractive")
     usual.ingest([seed_folder])

@@ -227,6 +227,15 @@ def test_settings_change_the_backend_and_the_number_of_passages(app: AppTest, fa
     assert len(fake.chats) == 1, "the extractive backend calls no model"
 
 
+def test_strict_in_the_sidebar_refuses_an_answer_the_extractive_backend_is_unsure_of(app: AppTest) -> None:
+    middling = "What do Moscow and Pyongyang pledge to each other if one of them is attacked?"
+    assert not ask(app, middling).info, "answered as usual"
+    app.toggle(key="strict").set_value(True).run()
+    [refusal] = shown(ask(app, middling).info)
+    assert refusal.startswith("**The documents don't say.**")
+    assert "Yevkurov" in html.unescape(ask(app, SEED_QUESTION).expander[0].label), "a sure answer still comes"
+
+
 def test_the_api_key_is_used_but_never_shown(app: AppTest, fake: FakeOpenAI) -> None:
     fake.reply("Yunus-bek Yevkurov oversees the training of the troops [1].")
     use_openai(app, fake.url)
@@ -475,6 +484,8 @@ def test_settings_come_from_the_sidebar_over_the_environment(tmp_path: Path) -> 
     env = {"QA_HOME": str(tmp_path), "OPENAI_BASE_URL": "http://127.0.0.1:1/v1", "QA_K": "7"}
     settings = build_settings(env, backend="openai", llm_model=" m ", openai_base_url="", openai_api_key=SECRET, k=3)
     assert (settings.home, settings.backend, settings.llm_model, settings.k) == (tmp_path, "openai", "m", 3)
+    assert not settings.strict and build_settings({**env, "QA_STRICT": "1"}).strict
+    assert not build_settings({**env, "QA_STRICT": "1"}, strict=False).strict  # the sidebar's choice wins
     assert settings.openai_base_url == "http://127.0.0.1:1/v1" and settings.openai_api_key == SECRET
     assert SECRET not in repr(settings)
     # the cache keys: answering settings share one QA per endpoint; the index is shared by all of them

@@ -90,7 +90,8 @@ def ask(pipe: Pipeline, settings: Settings, question: str, slot: Any, scope: dic
     """Stream the answer into `slot`, only from the documents `scope` (ids to labels; empty: all); the finished
     reply (or the error) as a message to keep."""
     turns = history(st.session_state.messages[:-1])  # the question itself is the last message
-    stream = pipe.ask_stream(question, turns, backend=settings.backend, k=settings.k, docs=list(scope) or None)
+    only = list(scope) or None
+    stream = pipe.ask_stream(question, turns, backend=settings.backend, k=settings.k, strict=settings.strict, docs=only)
     final: list[Answer] = []
 
     def deltas() -> Any:

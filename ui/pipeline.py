@@ -29,6 +29,7 @@ def build_settings(
     openai_base_url: str | None = None,
     openai_api_key: str | None = None,
     k: int | None = None,
+    strict: bool | None = None,
 ) -> Settings:
     """Settings from the sidebar's choices over the environment (`QA_HOME` and friends). Empty text fields
     mean "not set here", so the environment's value (or the default) applies."""
@@ -39,6 +40,7 @@ def build_settings(
         openai_base_url=(openai_base_url or "").strip() or None,
         openai_api_key=(openai_api_key or "").strip() or None,
         k=k,
+        strict=strict,
     )
 
 
@@ -110,12 +112,19 @@ class Pipeline:
             return self.qa.remove(doc_id)
 
     def ask_stream(
-        self, question: str, history: Sequence[Turn], *, backend: str, k: int, docs: Sequence[str] | None = None
+        self,
+        question: str,
+        history: Sequence[Turn],
+        *,
+        backend: str,
+        k: int,
+        strict: bool = False,
+        docs: Sequence[str] | None = None,
     ) -> Generator[str | Answer, None, None]:
         """`QA.ask_stream` under the lock, only from the documents `docs` (ids; None: all); close the iterator
         (or exhaust it) to release the lock."""
         with self.lock:
-            yield from self.qa.ask_stream(question, history, backend=backend, k=k, docs=docs)
+            yield from self.qa.ask_stream(question, history, backend=backend, k=k, strict=strict, docs=docs)
 
     def excerpts(self, answer: Answer) -> dict[int, Excerpt]:
         """Each citation's quote with the text around it in its document (just the quote if the document

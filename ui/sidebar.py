@@ -24,6 +24,11 @@ BACKEND_HELP = (
     "**auto**: an endpoint if one is set, else extractive · **openai**: any OpenAI-compatible endpoint · "
     "**llama**: a local GGUF model (llama.cpp) · **extractive**: quotes the best sentences, no LLM"
 )
+STRICT_HELP = (
+    "Refuse rather than risk a wrong answer: an LLM answer with any sentence no passage supports is refused, and "
+    "the extractive backend answers only when it is fairly sure (more refusals, some of questions the documents "
+    "do answer)"
+)
 
 
 # --- library actions ---------------------------------------------------------------------------------
@@ -58,9 +63,10 @@ def settings_panel(base: Settings) -> Settings:
         help="Kept only in this browser session: never shown again, logged or saved.",
     )
     k = st.slider("Passages to answer from", 1, 20, value=min(base.k, 20), key="k")
+    strict = st.toggle("Strict", value=base.strict, key="strict", help=STRICT_HELP)
     try:
         return build_settings(
-            os.environ, backend=backend, llm_model=model, openai_base_url=url, openai_api_key=key, k=k
+            os.environ, backend=backend, llm_model=model, openai_base_url=url, openai_api_key=key, k=k, strict=strict
         )
     except QAError as exc:
         st.error(str(exc))

@@ -54,6 +54,12 @@ def add_eval_commands(subparsers: Any, common_parent: argparse.ArgumentParser) -
         help="ask every answerable question a second time with its gold documents left out of the search; "
         "the right answer is a refusal (metric without_gold_refused)",
     )
+    parser.add_argument(
+        "--strict",
+        action="store_true",
+        default=None,
+        help="refuse unsupported sentences; extractive: answer only at odds of 0.3 or more (QA_STRICT)",
+    )
     parser.add_argument("--json", action="store_true", help="print the summary (or comparison) as JSON")
     return parser
 
@@ -76,7 +82,7 @@ def run_eval(args: argparse.Namespace) -> int:
 def _settings(args: argparse.Namespace) -> Any:
     from qa.settings import Settings
 
-    names = ("home", "chroma_url", "embedder", "chunk_tokens", "chunk_overlap")
+    names = ("home", "chroma_url", "embedder", "chunk_tokens", "chunk_overlap", "strict")
     if getattr(args, "collection", None):
         print("note: qa eval keeps its own collection under HOME/eval; --collection is ignored", file=sys.stderr)
     return Settings.from_env(os.environ, **{name: getattr(args, name, None) for name in names})

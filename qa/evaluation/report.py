@@ -70,6 +70,13 @@ def _loud(summary: Mapping[str, Any]) -> list[str]:
     return [line for text in loud_lines(summary) for line in (f"> **{text}**", "")]
 
 
+def _refusal_settings(c: Mapping[str, Any]) -> str:
+    """What decides a refusal, as the run was set (runs written before these were recorded say nothing)."""
+    if "strict" not in c:
+        return ""
+    return f", strict: {'on' if c['strict'] else 'off'}, QA_MIN_ODDS {c['min_odds']:g}, QA_REFUSE_AT {c['refuse_at']:g}"
+
+
 def _setup(summary: Mapping[str, Any]) -> list[str]:
     c, n, ingest = summary["config"], summary["counts"], summary["ingest"]
     sample = f" of {c['questions_in_set']}, evenly spaced (--limit {c['limit']})" if c.get("limit") else ""
@@ -77,7 +84,7 @@ def _setup(summary: Mapping[str, Any]) -> list[str]:
         f"- questions: `{c['questions']}`: {n['questions']}{sample} ({n['answerable']} answerable, "
         f"{n['unanswerable']} unanswerable); documents: `{c['docs']}`",
         f"- backend: {c.get('backend_used') or c['backend']} (asked: {c['backend']}), model: {c.get('model') or '-'}, "
-        f"k = {c['k']}",
+        f"k = {c['k']}{_refusal_settings(c)}",
         f"- index: embedder {c['embedder']}, chunks of {c['chunk_tokens']} tokens with {c['chunk_overlap']} overlap "
         f"({c['tokenizer']}); documents: {ingest['added']} added, {ingest['updated']} updated, "
         f"{ingest['unchanged']} unchanged, {ingest['removed']} removed; {ingest['chunks_added']} chunks added"
