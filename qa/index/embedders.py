@@ -13,10 +13,10 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
+import cachetools
 import numpy as np
 
 from qa.errors import BackendError, ConfigError, redact
-from qa.index.memo import Memo
 from qa.settings import OPENAI_URL
 
 if TYPE_CHECKING:
@@ -29,8 +29,9 @@ MINILM_MAX_TOKENS = 256  # wordpieces the model reads, [CLS] and [SEP] included
 # Wordpieces per model call (rows x padded width). Per row, CPU time falls with batching for short windows
 # (about half at 16 wordpieces in batches of 8) and rises for long ones (batches of 16 at 256 cost more each).
 BATCH_TOKENS = 512
-# Wordpieces of encoded texts kept in memory (qa/index/memo.py): at 384 float32 numbers each, about 50 MB
-MEMO_WORDPIECES = 32_768
+# Wordpieces of encoded texts `encode` keeps in memory, least recently used out first: at 384 float32 numbers
+# each, about 50 MB. The extractive backend reads the same passages' sentences question after question.
+MEMORY_WORDPIECES = 32_768
 
 
 class Embedder(Protocol):
@@ -96,18 +97,21 @@ class MiniLMEmbedder:
     once, each on one core: on 2 cores this embeds squad2_500 about twice as fast as one model call at a
     time using both cores (benchmarks/README.md). Padding changes no vector: the model masks it, and a
     window's vector is the same alone or in any batch (tests/test_ingest_speedups.py). `encode` (the extractive
-    backend's reading of sentences) keeps what it made of the texts it read last (qa/index/memo.py).
+    backend's reading of sentences) keeps what it made of the texts it read last, up to `memory` wordpieces.
     """
 
     name = "all-MiniLM-L6-v2-int8"
     dim = 384
 
-    def __init__(self, threads: int | None = None, batch_tokens: int = BATCH_TOKENS) -> None:
+    def __init__(
+        self, threads: int | None = None, batch_tokens: int = BATCH_TOKENS, memory: int = MEMORY_WORDPIECES
+    ) -> None:
         self._threads = threads or min(4, os.cpu_count() or 1)
         self._batch_tokens = batch_tokens
         self._lock = threading.Lock()
         self._loaded: tuple[tokenizers.Tokenizer, onnxruntime.InferenceSession] | None = None
-        self._memo: Memo[Encoded] = Memo(MEMO_WORDPIECES)
+        self._memory: cachetools.LRUCache[str, Encoded] = cachetools.LRUCache(memory, getsizeof=_wordpieces)
+        self._memory_lock = threading.Lock()
 
     def _load(self) -> tuple[tokenizers.Tokenizer, onnxruntime.InferenceSession]:
         """The tokenizer and the ONNX session, checked and loaded on first use (listing documents needs
@@ -166,21 +170,25 @@ class MiniLMEmbedder:
         """Each text's vector and its wordpieces' vectors, from one pass of the model (windows past 256
         wordpieces, as `embed` reads them). A text encoded lately is taken from memory; the others are
         encoded one per call, `threads` calls at once."""
-        found = [self._memo.get(text) for text in texts]
-        missing = [i for i, e in enumerate(found) if e is None]
+        with self._memory_lock:
+            known = {text: e for text in texts if (e := self._memory.get(text)) is not None}
+        missing = [text for text in dict.fromkeys(texts) if text not in known]
         if len(missing) > 1 and self._threads > 1:
             with ThreadPoolExecutor(min(self._threads, len(missing)), thread_name_prefix="qa-encode") as pool:
-                fresh = list(pool.map(self._encode_one, [texts[i] for i in missing]))
+                fresh = list(pool.map(self._encode_one, missing))
         else:
-            fresh = [self._encode_one(texts[i]) for i in missing]
-        for i, encoded in zip(missing, fresh, strict=True):
-            found[i] = encoded
-            self._memo.put(texts[i], encoded, len(encoded.words) + 1)
-        return [e for e in found if e is not None]
+            fresh = [self._encode_one(text) for text in missing]
+        with self._memory_lock:
+            for text, encoded in zip(missing, fresh, strict=True):
+                known[text] = encoded
+                if _wordpieces(encoded) <= self._memory.maxsize:  # one larger than it all is not kept
+                    self._memory[text] = encoded
+        return [known[text] for text in texts]
 
     def forget(self) -> None:
         """Drop the encoded texts kept in memory (the next `encode` runs the model for each)."""
-        self._memo.clear()
+        with self._memory_lock:
+            self._memory.clear()
 
     def _encode_one(self, text: str) -> Encoded:
         size = MINILM_MAX_TOKENS - 2
@@ -232,6 +240,10 @@ def length_batches(widths: Sequence[int], budget: int) -> list[list[int]]:
             current = []
         current.append(index)
     return [*batches, current] if current else batches
+
+
+def _wordpieces(encoded: Encoded) -> int:
+    return len(encoded.words) + 1  # its vector counts as one more
 
 
 def _normalised(vectors: np.ndarray) -> np.ndarray:

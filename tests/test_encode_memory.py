@@ -1,5 +1,5 @@
-"""The embedder keeps what it made of a text (qa/index/memo.py): a text encoded again, or encoded on another
-thread, reads exactly as it did the first time, and the memory holds no more than its capacity."""
+"""The embedder keeps what it made of a text: a text encoded again, or encoded on another thread, reads exactly as
+it did the first time, and the memory holds no more wordpieces than it is given."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ import numpy as np
 import pytest
 
 from qa.index.embedders import Encoded, MiniLMEmbedder
-from qa.index.memo import Memo
 
 TEXTS = [
     "Moscow has appointed Yevkurov to oversee the training of DPRK troops.",
@@ -34,15 +33,16 @@ def test_a_text_encoded_again_or_in_parallel_reads_as_it_did_alone() -> None:
         first[0].tokens[0, 0] = 1.0  # handed out again: nobody may change it
 
 
-def test_the_memory_drops_the_least_recently_used_beyond_its_capacity() -> None:
-    memo: Memo[str] = Memo(10)
-    memo.put("a", "A", 4)
-    memo.put("b", "B", 4)
-    assert memo.get("a") == "A"  # "a" is now the latest used
-    memo.put("c", "C", 4)  # 12 > 10: the oldest use ("b") goes
-    assert memo.get("b") is None and memo.get("a") == "A" and memo.get("c") == "C"
-    assert (len(memo), memo.size) == (2, 8)
-    memo.put("a", "A2", 6)  # replaced, not counted twice
-    assert memo.get("a") == "A2" and memo.size == 10
-    memo.put("huge", "H", 11)  # bigger than the whole memory: not kept, nothing dropped for it
-    assert memo.get("huge") is None and (len(memo), memo.size) == (2, 10)
+def test_the_memory_drops_the_least_recently_used_beyond_its_size() -> None:
+    small = MiniLMEmbedder(threads=1, memory=30)  # wordpieces (and one per text for its vector)
+    first, second = small.encode(TEXTS[:2])  # 17 + 1 and 8 + 1: both kept
+    assert small.encode([TEXTS[0]])[0] is first  # now the latest used
+    tides = "Tides turn twice a day."
+    third = small.encode([tides])[0]  # 6 + 1 more: 34 > 30, the least recently used goes
+    assert small.encode([TEXTS[0]])[0] is first and small.encode([tides])[0] is third
+    again = small.encode([TEXTS[1]])[0]
+    assert again is not second and same(again, second)  # encoded anew, to the same vectors
+    long = small.encode([TEXTS[3]])[0]  # longer than the whole memory: given, not kept
+    assert small.encode([TEXTS[3]])[0] is not long
+    small.forget()
+    assert small.encode([TEXTS[0]])[0] is not first
