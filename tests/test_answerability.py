@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from qa import QA
-from qa.answer.answerability import MIN_ODDS, Signals, meets_rules, odds, relevant, signals
+from qa.answer.answerability import MIN_ODDS, Signals, answer_odds, meets_rules, odds, signals
 from qa.answer.evidence import judge
 from qa.answer.extractive import score
 from qa.backends import make_reader
@@ -53,6 +53,7 @@ def test_the_answer_is_given_while_its_page_is_searched(pages: QA) -> None:
     answer = pages.ask(RECV)
     assert not answer.refused, answer.text
     assert "returns at most the number of bytes" in answer.citations[0].quote
+    assert answer.answer_odds is not None and answer.answer_odds >= MIN_ODDS
 
 
 def test_a_sentence_that_meets_the_rules_is_refused_when_its_odds_are_low(pages: QA) -> None:
@@ -63,11 +64,12 @@ def test_a_sentence_that_meets_the_rules_is_refused_when_its_odds_are_low(pages:
     # "A file is opened with `open()`, which returns a file object.": it shares "returns", holds code, states
     # no name or number the question lacks; the rules alone take it for the answer
     assert meets_rules(ranked[0], evidence, 0.33)
-    assert relevant(RECV, ranked, passages, 0.33, min_odds=0)
-    assert odds(signals(ranked, passages, evidence)) < MIN_ODDS
-    assert not relevant(RECV, ranked, passages, 0.33, MIN_ODDS)
+    chance = answer_odds(RECV, ranked, passages, 0.33)
+    assert chance == odds(signals(ranked, passages, evidence)) < MIN_ODDS
     answer = pages.ask(RECV, exclude_docs=left_out)
     assert answer.refused and not answer.citations, answer.text
+    assert answer.answer_odds == pytest.approx(chance), "the refusal says how sure it was"
+    assert answer.to_dict()["answer_odds"] == round(chance, 4)
 
 
 def test_the_odds_rise_with_each_signal_of_an_answer() -> None:

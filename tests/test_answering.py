@@ -245,6 +245,7 @@ def test_a_likely_answer_keeps_the_usual_prompt(openai_qa: OpenAIQA, server: Fak
     server.reply(citing("Yunus-bek Yevkurov oversees the training [{n}]."))
     answer = qa.ask(SEED_QUESTION)
     assert not answer.refused and answer.refusal_odds == pytest.approx(0.1, abs=1e-6)
+    assert answer.answer_odds is None  # the extractive backend's odds: an LLM's answer has none
     assert prompt_parts(server.user_prompt())[1] == REMINDER
 
 

@@ -90,17 +90,17 @@ def meets_rules(best: Candidate, evidence: Evidence, min_evidence: float) -> boo
     return _plausible(best, min_evidence) and evidence.answers()
 
 
-def relevant(
-    question: str, ranked: Sequence[Candidate], passages: Sequence[Passage], min_evidence: float, min_odds: float
-) -> bool:
-    """Whether the best of the `ranked` sentences is evidence of an answer: it meets the rules, and the odds
-    that it answers are at least `min_odds` (0: the rules alone decide)."""
+def answer_odds(
+    question: str, ranked: Sequence[Candidate], passages: Sequence[Passage], min_evidence: float
+) -> float | None:
+    """The odds that the best of the `ranked` sentences answers the question, when it meets the rules; None when
+    it does not (no odds make it an answer then). The caller answers at odds of its threshold or more."""
     if not ranked or not _plausible(ranked[0], min_evidence):
-        return False  # decided before the evidence check reads the passages
+        return None  # decided before the evidence check reads the passages
     evidence = judge(question, ranked[0].passage.doc_id, passages)
     if not evidence.answers():
-        return False
-    return min_odds <= 0 or odds(signals(ranked, passages, evidence)) >= min_odds
+        return None
+    return odds(signals(ranked, passages, evidence))
 
 
 def _plausible(best: Candidate, min_evidence: float) -> bool:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from itertools import count
 from typing import Literal
 
-from qa.answer.answerability import MIN_ODDS, STRICT_MIN_ODDS, relevant
+from qa.answer.answerability import MIN_ODDS, STRICT_MIN_ODDS, answer_odds
 from qa.answer.citations import label
 from qa.answer.edges import around, quoted, widened
 from qa.answer.extractive import Candidate, Weights, score
@@ -124,7 +124,9 @@ class Answerer:
             ranked = [c for c in ranked if not looks_like_instruction(c.text)]
             options = self._options
             floor = max(options.min_odds, STRICT_MIN_ODDS) if options.strict else options.min_odds
-            if not relevant(standalone, ranked, passages, options.min_evidence, floor):
+            chance = answer_odds(standalone, ranked, passages, options.min_evidence)
+            base = replace(base, answer_odds=chance)
+            if chance is None or chance < floor:
                 yield self._finish(base, started)
                 return
             answer = self._extractive(base, ranked)

@@ -35,6 +35,11 @@ class AnswerJSON(TypedDict):
     prompt_tokens: int
     completion_tokens: int
     refusal_odds: Annotated[float | None, "the LLM's probability of replying with the refusal, when it reports one"]
+    answer_odds: Annotated[
+        float | None,
+        "the extractive backend's odds that its best sentence answers (it answers at QA_MIN_ODDS or more; 0.3 when "
+        "strict); none when no sentence met its rules, or for an LLM",
+    ]
 
 
 @dataclass(frozen=True)
@@ -56,6 +61,7 @@ class Answer:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     refusal_odds: float | None = None  # the LLM's probability of replying with the refusal, when it reports one
+    answer_odds: float | None = None  # the extractive backend's odds that its best sentence answers
     passages: tuple[Passage, ...] = ()  # what the backend was shown, in rank order (not part of the wire shape)
 
     def to_dict(self) -> AnswerJSON:
@@ -75,6 +81,7 @@ class Answer:
             "prompt_tokens": self.prompt_tokens,
             "completion_tokens": self.completion_tokens,
             "refusal_odds": None if self.refusal_odds is None else round(self.refusal_odds, 4),
+            "answer_odds": None if self.answer_odds is None else round(self.answer_odds, 4),
         }
 
 
